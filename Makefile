@@ -1,0 +1,52 @@
+# mailer: `make demo` runs it on a bundled sample; `make test` installs what it needs and tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := demo-out
+
+.PHONY: all venv deps check test demo bench clean
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Dovecot is the real IMAP server the tests start on 127.0.0.1 (needs root or sudo to install).
+deps: venv
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd openssl >/dev/null; \
+	  else \
+	    echo "dovecot is not installed: run 'sudo apt-get install dovecot-imapd' (IMAP tests skip without it)"; \
+	  fi; \
+	fi
+
+check: venv
+	$(BIN)/ruff check mailer tests
+	$(BIN)/ruff format --check mailer tests
+	$(BIN)/mypy mailer
+
+test: deps check
+	$(BIN)/pytest -q
+
+demo: venv
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(BIN)/python tests/mailgen.py maildir $(DEMO)/Maildir
+	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n' "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
+	MAILER_NOW=2026-11-20T09:00:00Z $(BIN)/mailer --config $(DEMO)/config.toml import maildir $(DEMO)/Maildir
+	MAILER_NOW=2026-11-20T09:00:00Z $(BIN)/mailer --config $(DEMO)/config.toml contacts list
+	$(BIN)/mailer --config $(DEMO)/config.toml status
+
+bench: deps
+	$(BIN)/python tests/bench.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

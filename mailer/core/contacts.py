@@ -1,0 +1,127 @@
+"""Fold interactions into contact records.
+
+Pure and order-independent: folding the same set of interactions in any order
+or in any batching gives the same contacts, which is what lets a killed scan
+resume and still end where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from mailer.model import Contact, Interaction, iso
+
+
+def _later(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _earlier(a: str | None, b: str | None) -> str | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def _newer(when: str, value: str, seen: str | None, current: str | None) -> bool:
+    """Is (when, value) later than (seen, current)? Ties break on the value."""
+    return seen is None or (when, value) > (seen, current or "")
+
+
+class _Tally:
+    """What one batch says about one person; datetimes until the end (cheap to compare)."""
+
+    __slots__ = ("first", "last_in", "last_out", "n_in", "n_out", "name", "subject")
+
+    def __init__(self) -> None:
+        self.n_in = self.n_out = 0
+        self.first: datetime | None = None
+        self.last_in: datetime | None = None
+        self.last_out: datetime | None = None
+        self.name: tuple[datetime, str] | None = None
+        self.subject: tuple[datetime, str] | None = None
+
+
+def fold(
+    existing: Mapping[str, Contact], interactions: Iterable[Interaction]
+) -> dict[str, Contact]:
+    """Return the contacts that `interactions` change, keyed by email.
+
+    Contacts not in `existing` are created as seeds. The display name and the
+    last subject come from the most recent interaction that had one; ties
+    break on the value, so the result never depends on the order of the input.
+    """
+    tallies: dict[str, _Tally] = {}
+    for it in interactions:
+        t = tallies.get(it.email)
+        if t is None:
+            t = tallies[it.email] = _Tally()
+        when = it.when
+        if t.first is None or when < t.first:
+            t.first = when
+        if it.direction == "in":
+            t.n_in += 1
+            if t.last_in is None or when > t.last_in:
+                t.last_in = when
+        else:
+            t.n_out += 1
+            if t.last_out is None or when > t.last_out:
+                t.last_out = when
+        if it.name and (t.name is None or (when, it.name) > t.name):
+            t.name = (when, it.name)
+        if it.subject and (t.subject is None or (when, it.subject) > t.subject):
+            t.subject = (when, it.subject)
+
+    changed: dict[str, Contact] = {}
+    for email, t in tallies.items():
+        c = existing.get(email) or Contact(email=email)
+        updates: dict[str, object] = {
+            "first_seen": _earlier(c.first_seen, iso(t.first)),
+            "messages_in": c.messages_in + t.n_in,
+            "messages_out": c.messages_out + t.n_out,
+            "last_inbound": _later(c.last_inbound, iso(t.last_in)),
+            "last_outbound": _later(c.last_outbound, iso(t.last_out)),
+        }
+        if t.subject:
+            seen = iso(t.subject[0]) or ""
+            if _newer(seen, t.subject[1], c.subject_seen, c.last_subject):
+                updates["last_subject"], updates["subject_seen"] = t.subject[1], seen
+        if t.name and not c.name_fixed:
+            seen = iso(t.name[0]) or ""
+            if _newer(seen, t.name[1], c.name_seen, c.name):
+                updates["name"], updates["name_seen"] = t.name[1], seen
+        changed[email] = dataclasses.replace(c, **updates)  # type: ignore[arg-type]
+    return changed
+
+
+def resolve(contacts: Iterable[Contact], who: str) -> Contact:
+    """The contact `who` names: an address, or a name (or part of one) that only one has.
+
+    Raises LookupError with a message listing the candidates when there are
+    none or several.
+    """
+    key = who.strip().lower()
+    people = list(contacts)
+    for c in people:
+        if c.email == key:
+            return c
+    if "@" in key:
+        raise LookupError(f"no contact {who!r}")
+    exact = [c for c in people if c.name and c.name.lower() == key]
+    if len(exact) == 1:
+        return exact[0]
+    partial = exact or [c for c in people if c.name and key in c.name.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    if not partial:
+        raise LookupError(f"no contact {who!r}")
+    names = ", ".join(f"{c.name} <{c.email}>" for c in partial[:10])
+    more = f" and {len(partial) - 10} more" if len(partial) > 10 else ""
+    raise LookupError(f"{who!r} is ambiguous: {names}{more}; use the address")

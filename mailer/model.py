@@ -1,0 +1,151 @@
+"""The small value types every part of mailer speaks.
+
+Library types (imapclient's bytes-keyed dicts, TinyDB documents) are turned
+into these at the edge, so the core and the CLI never see them.
+
+Glossary:
+- contact: a person the owner exchanges mail with, keyed by lower-case address.
+- interaction: one message between the owner and a contact, inbound or outbound.
+- cadence: how often the owner wants to be in touch with a contact.
+- draft: a message mailer writes into the Drafts folder for the owner to send.
+- intro: an introduction between two contacts, asked of each side first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+Direction = Literal["in", "out"]
+STATUSES = ("seed", "active", "dormant", "weeded", "ignored")
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO-8601 UTC with a trailing Z, the one timestamp format of the store."""
+    if dt is None:
+        return None
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """One message as a source hands it over: header bytes and what the server knows."""
+
+    header: bytes
+    internaldate: datetime | None = None  # timezone-aware, or None (local files)
+    uid: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One exchange with one contact, learned from one message."""
+
+    email: str  # lower-case
+    name: str | None
+    when: datetime  # UTC, aware
+    direction: Direction
+    subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """What one message means: a stable key and the interactions it carries.
+
+    `skipped` names why a message carries none (automated, mass mail, ...);
+    `error` is set when the header could not be understood at all.
+    """
+
+    key: str
+    interactions: tuple[Interaction, ...] = ()
+    skipped: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """Where the incremental scan of one folder stands."""
+
+    source: str  # e.g. "imap:me@example.com@imap.example.com" or "mbox:/path"
+    folder: str
+    uidvalidity: int | None
+    last_uid: int
+    scanned_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person and what mailer knows of the relationship."""
+
+    email: str
+    name: str | None = None
+    status: str = "seed"
+    tier: str | None = None
+    tags: tuple[str, ...] = ()
+    trust: int = 0
+    cadence: str | None = None
+    notes: str = ""
+    first_seen: str | None = None
+    last_inbound: str | None = None
+    last_outbound: str | None = None
+    messages_in: int = 0
+    messages_out: int = 0
+    last_subject: str | None = None
+    subject_seen: str | None = None  # when `last_subject` was seen
+    name_seen: str | None = None  # when `name` was last seen, so newer names win
+    name_fixed: bool = False  # set by the owner: scans no longer change it
+    next_due: str | None = None
+    snoozed_until: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
+
+    @property
+    def last_contact(self) -> str | None:
+        dates = [d for d in (self.last_inbound, self.last_outbound) if d]
+        return max(dates) if dates else None  # ISO strings in UTC sort as times
+
+    def to_json(self) -> dict[str, Any]:
+        """The SPEC section 4 contract object (plus a few extra keys)."""
+        return {
+            "email": self.email,
+            "name": self.name,
+            "status": self.status,
+            "tier": self.tier,
+            "tags": list(self.tags),
+            "trust": self.trust,
+            "cadence": self.cadence,
+            "notes": self.notes,
+            "first_seen": self.first_seen,
+            "last_inbound": self.last_inbound,
+            "last_outbound": self.last_outbound,
+            "last_contact": self.last_contact,
+            "messages_in": self.messages_in,
+            "messages_out": self.messages_out,
+            "last_subject": self.last_subject,
+            "next_due": self.next_due,
+            "snoozed_until": self.snoozed_until,
+        }
+
+    def to_doc(self) -> dict[str, Any]:
+        """The stored form (TinyDB document body)."""
+        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        doc["tags"] = list(self.tags)
+        extra = doc.pop("extra")
+        return {**extra, **doc}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Contact:
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        values = {k: v for k, v in doc.items() if k in known}
+        values["tags"] = tuple(values.get("tags") or ())
+        extra = {k: v for k, v in doc.items() if k not in known}
+        return cls(**values, extra=extra)

@@ -1,0 +1,1 @@
+"""Mail sources: where header bytes come from (IMAP, mbox, Maildir)."""

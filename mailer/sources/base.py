@@ -1,0 +1,44 @@
+"""The one interface the scan sees: folders that hand over header bytes in UID order.
+
+IMAP, mbox and Maildir each implement it, so the scan pipeline and its
+contract tests are the same for all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from mailer.model import RawMessage
+
+
+@dataclass(frozen=True, slots=True)
+class FolderInfo:
+    """A selected folder. `uidvalidity` None means the source has no stable UIDs:
+    every scan reads it whole and the store's message keys drop what it has seen."""
+
+    name: str
+    uidvalidity: int | None
+    uidnext: int | None
+    messages: int
+
+
+class Source(Protocol):
+    id: str
+
+    def scan_folders(self) -> list[str]:
+        """The folders a scan reads, in order."""
+        ...
+
+    def open_folder(self, name: str) -> FolderInfo: ...
+
+    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
+        """UIDs greater than `last_uid`, ascending."""
+        ...
+
+    def fetch(self, info: FolderInfo, uids: list[int], batch_size: int) -> Iterator[list[RawMessage]]:
+        """The header blocks of `uids`, in that order, in batches."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,224 @@
+"""The owner's IMAP account as a scan source, through imapclient.
+
+Everything imapclient returns (bytes-keyed dicts, its exceptions) is turned
+into our types and our errors here. TLS is verified by default; plain text
+is allowed only to a loopback address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import ssl
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import imapclient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from mailer.config import Account, Config
+from mailer.core.headers import HEADER_FIELDS
+from mailer.errors import AuthError, ConfigError, ConnectError, SourceError
+from mailer.model import RawMessage
+from mailer.sources.base import FolderInfo
+
+FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines stop at 64 KB
+_BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
+_SPECIAL = {"sent": imapclient.SENT, "drafts": imapclient.DRAFTS}
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
+
+
+def tls_context(account: Account) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if account.ca_file:
+        try:
+            ctx.load_verify_locations(cafile=str(account.ca_file))
+        except (OSError, ssl.SSLError) as e:
+            raise ConfigError(f"account.ca_file {account.ca_file}: cannot load: {e}") from None
+    return ctx
+
+
+def _reason(e: BaseException) -> str:
+    if isinstance(e, ssl.SSLCertVerificationError):
+        return e.verify_message or str(e)
+    if isinstance(e, socket.gaierror):
+        return "name not found"
+    if isinstance(e, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    text = str(e)
+    if isinstance(e, bytes):
+        text = e.decode(errors="replace")
+    return text or type(e).__name__
+
+
+def connect(account: Account, password: str | None, oauth2_token: str | None = None) -> Any:
+    """A logged-in IMAPClient, or a MailerError that says what to fix."""
+    where = f"{account.host}:{account.port}"
+    if account.security == "none" and not _is_loopback(account.host):
+        raise ConfigError(
+            f"account.security = none sends your password in plain text to {account.host}",
+            hint="use tls or starttls; none is allowed only to a loopback address",
+        )
+    ctx = tls_context(account) if account.security != "none" else None
+    try:
+        client = imapclient.IMAPClient(
+            account.host,
+            port=account.port,
+            ssl=account.security == "tls",
+            ssl_context=ctx,
+            timeout=account.timeout,
+        )
+        if account.security == "starttls":
+            client.starttls(ctx)
+    except ssl.SSLCertVerificationError as e:
+        raise ConnectError(
+            f"the TLS certificate of {where} does not verify: {_reason(e)}",
+            hint="if the server uses its own CA, set account.ca_file to it",
+        ) from None
+    except (OSError, IMAPClientError, ssl.SSLError) as e:
+        raise ConnectError(
+            f"cannot connect to {where}: {_reason(e)}",
+            hint="check account.host, account.port and account.security, and that the server is up",
+        ) from None
+    client.normalise_times = False
+    try:
+        if oauth2_token:
+            client.oauth2_login(account.username, oauth2_token)
+        else:
+            client.login(account.username, password or "")
+    except LoginError as e:
+        _close(client)
+        raise AuthError(
+            f"{where} refused the login of {account.username}: {_reason(e)}",
+            hint="check account.username and the password",
+        ) from None
+    except (OSError, IMAPClientError) as e:
+        _close(client)
+        raise ConnectError(f"lost the connection to {where} at login: {_reason(e)}") from None
+    return client
+
+
+def _close(client: Any) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - a dying connection has nothing more to tell
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def _aware(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ImapSource:
+    def __init__(self, config: Config, client: Any) -> None:
+        account = config.require_account()
+        self.id = f"imap:{account.username}@{account.host}"
+        self._config = config
+        self._client = client
+        self._where = f"{account.host}:{account.port}"
+
+    def _guard(self, what: str) -> Any:
+        return _Guard(self._where, what)
+
+    def folder(self, role: str) -> str | None:
+        """The folder for `sent` or `drafts`: configured, else by special use or name."""
+        configured = self._config.get(f"folders.{role}")
+        if configured:
+            return str(configured)
+        with self._guard("listing folders"):
+            found = self._client.find_special_folder(_SPECIAL[role])
+        return str(found) if found else None
+
+    def list_folders(self) -> list[tuple[str, tuple[str, ...]]]:
+        with self._guard("listing folders"):
+            rows = self._client.list_folders()
+        return [
+            (str(name), tuple(f.decode() if isinstance(f, bytes) else str(f) for f in flags))
+            for flags, _delim, name in rows
+        ]
+
+    def scan_folders(self) -> list[str]:
+        folders = [self._config.get("folders.inbox")]
+        sent = self.folder("sent")
+        if sent:
+            folders.append(sent)
+        folders.extend(self._config.get("folders.extra"))
+        return list(dict.fromkeys(folders))
+
+    def open_folder(self, name: str) -> FolderInfo:
+        with self._guard(f"opening folder {name!r}"):
+            info = self._client.select_folder(name, readonly=True)
+        return FolderInfo(
+            name=name,
+            uidvalidity=int(info[b"UIDVALIDITY"]) if b"UIDVALIDITY" in info else None,
+            uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None,
+            messages=int(info.get(b"EXISTS", 0)),
+        )
+
+    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
+        if info.messages == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1):
+            return []  # nothing new: no SEARCH round trip, keeps a no-op rescan cheap
+        with self._guard(f"searching {info.name!r}"):
+            uids = self._client.search(["UID", f"{last_uid + 1}:*"])
+        # "n:*" always matches the highest UID, even when it is below n
+        return sorted(int(u) for u in uids if int(u) > last_uid)
+
+    def fetch(
+        self, info: FolderInfo, uids: list[int], batch_size: int
+    ) -> Iterator[list[RawMessage]]:
+        batch: list[RawMessage] = []
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start : start + FETCH_CHUNK]
+            with self._guard(f"fetching headers from {info.name!r}"):
+                rows = self._client.fetch(chunk, [b"INTERNALDATE", _BODY])
+            for uid in chunk:
+                row = rows.get(uid)
+                if row is None:
+                    continue  # expunged between SEARCH and FETCH
+                header = b""
+                for key, value in row.items():
+                    if key.startswith(b"BODY[HEADER"):
+                        header = value or b""
+                batch.append(
+                    RawMessage(header=header, internaldate=_aware(row.get(b"INTERNALDATE")), uid=uid)
+                )
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def close(self) -> None:
+        _close(self._client)
+
+
+class _Guard:
+    """Turn imapclient and socket failures mid-session into a SourceError."""
+
+    def __init__(self, where: str, what: str) -> None:
+        self.where, self.what = where, what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None:
+            return False
+        if isinstance(exc, OSError | IMAPClientError | ssl.SSLError):
+            raise SourceError(f"{self.where}: {self.what} failed: {_reason(exc)}") from None
+        return False

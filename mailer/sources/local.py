@@ -1,0 +1,143 @@
+"""Local mailboxes (mbox files and Maildir folders) as scan sources.
+
+They serve history imports and trying mailer without an account. They have no
+stable UIDs, so each import reads them whole; the store's message keys make a
+repeated import count nothing twice.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from mailer.errors import UsageError
+from mailer.model import RawMessage
+from mailer.sources.base import FolderInfo
+
+_HEADER_LIMIT = 1 << 20  # a header block larger than this is cut; the parser copes
+
+
+def header_block(data: bytes) -> bytes:
+    """The bytes up to the first empty line (LF or CRLF files)."""
+    data = data[:_HEADER_LIMIT]
+    cut = [i for i in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if i >= 0]
+    return data[: min(cut)] if cut else data
+
+
+def _from_line_date(line: bytes) -> datetime | None:
+    # "From sender Tue Jul  1 10:52:37 2003": the delivery date, like INTERNALDATE
+    parts = line.decode("ascii", "replace").split()
+    if len(parts) < 7:
+        return None
+    try:
+        dt = parsedate_to_datetime(" ".join(parts[2:7]))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _batched(items: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+    batch: list[RawMessage] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class MboxSource:
+    """One mbox file; UIDs are message positions, counted from 1."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise UsageError(f"{path} is not an mbox file")
+        self.path = path
+        self.id = f"mbox:{path.resolve()}"
+        try:
+            self._box = mailbox.mbox(path, create=False)
+            self._keys = list(self._box.iterkeys())
+        except (OSError, mailbox.Error) as e:
+            raise UsageError(f"cannot read mbox {path}: {e}") from None
+
+    def scan_folders(self) -> list[str]:
+        return [str(self.path)]
+
+    def open_folder(self, name: str) -> FolderInfo:
+        return FolderInfo(name=name, uidvalidity=None, uidnext=None, messages=len(self._keys))
+
+    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
+        return list(range(last_uid + 1, len(self._keys) + 1))
+
+    def _messages(self, uids: list[int]) -> Iterator[RawMessage]:
+        for uid in uids:
+            data = self._box.get_bytes(self._keys[uid - 1], from_=True)
+            first, _, rest = data.partition(b"\n")
+            when = None
+            if first.startswith(b"From "):
+                when, data = _from_line_date(first), rest
+            yield RawMessage(header=header_block(data), internaldate=when, uid=uid)
+
+    def fetch(
+        self, info: FolderInfo, uids: list[int], batch_size: int
+    ) -> Iterator[list[RawMessage]]:
+        return _batched(self._messages(uids), batch_size)
+
+    def close(self) -> None:
+        self._box.close()
+
+
+class MaildirSource:
+    """A Maildir and its Maildir++ subfolders (`.Sent`, `.Archive`, ...).
+
+    UIDs are positions in the sorted file list of one import."""
+
+    def __init__(self, path: Path) -> None:
+        if not (path / "cur").is_dir() and not (path / "new").is_dir():
+            raise UsageError(f"{path} is not a Maildir (it has no cur/ or new/ folder)")
+        self.path = path
+        self.id = f"maildir:{path.resolve()}"
+        self._listing: dict[str, list[Path]] = {}
+
+    def scan_folders(self) -> list[str]:
+        subs = sorted(
+            p.name for p in self.path.iterdir() if p.name.startswith(".") and (p / "cur").is_dir()
+        )
+        return ["INBOX", *subs]
+
+    def open_folder(self, name: str) -> FolderInfo:
+        base = self.path if name == "INBOX" else self.path / name
+        files: list[Path] = []
+        for sub in ("cur", "new"):
+            d = base / sub
+            if d.is_dir():
+                files.extend(p for p in d.iterdir() if not p.name.startswith("."))
+        self._listing[name] = sorted(files)
+        return FolderInfo(name=name, uidvalidity=None, uidnext=None, messages=len(files))
+
+    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
+        return list(range(last_uid + 1, len(self._listing[info.name]) + 1))
+
+    def _messages(self, files: list[Path], uids: list[int]) -> Iterator[RawMessage]:
+        for uid in uids:
+            try:
+                with open(files[uid - 1], "rb") as f:
+                    data = f.read(_HEADER_LIMIT)
+                    mtime = os.fstat(f.fileno()).st_mtime
+            except OSError:
+                continue  # moved away while we read: not ours to fail on
+            when = datetime.fromtimestamp(mtime, UTC)
+            yield RawMessage(header=header_block(data), internaldate=when, uid=uid)
+
+    def fetch(
+        self, info: FolderInfo, uids: list[int], batch_size: int
+    ) -> Iterator[list[RawMessage]]:
+        return _batched(self._messages(self._listing[info.name], uids), batch_size)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,624 @@
+"""The store: one TinyDB file, made safe for a daemon and admin commands side by side.
+
+Stock TinyDB rewrites its JSON file in place (a `kill -9` mid-write can leave it
+unreadable), has no inter-process lock (two writers corrupt it), caches IDs and
+queries per instance (stale once another process writes), and re-reads and
+rewrites the whole file on every single insert or update (10,000 upserts take
+minutes). This module is the only one that knows TinyDB and fixes all four:
+
+- every read-modify-write runs in a `transaction()`: an exclusive `flock` on a
+  side file `<store>.lock`, ONE read of the file into memory, TinyDB working on
+  that memory through `_MemoryStorage`, and at most ONE write at the end: a temp
+  file in the same directory, fsync, `os.replace`, fsync of the directory. A
+  kill at any moment leaves the old or the new file, never a broken one;
+- a fresh `TinyDB` per transaction, so no cache outlives the lock;
+- read-only views (`snapshot()`) skip the lock: the replace is atomic;
+- the domain methods speak `mailer.model` dataclasses, never TinyDB documents.
+
+Tables: contacts, folders (scan state per source/folder), seen (message keys
+already counted, stored compactly), failures (parse failures: total and the
+most recent), meta (small key/value state). Other modules may add tables of
+their own through `transaction()`. The store never reads the clock (MAILER_NOW
+is the caller's business): timestamps come in as ISO-8601 UTC strings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import secrets
+import stat
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from mailer.core.contacts import fold
+from mailer.errors import StoreError, UsageError
+from mailer.model import Contact, FolderState, Interaction, Parsed
+
+CONTACTS = "contacts"
+FOLDERS = "folders"
+SEEN = "seen"
+FAILURES = "failures"
+META = "meta"
+
+RECENT_FAILURES = 50  # how many parse failures are kept with their details
+MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
+SEEN_MERGE_AT = 64  # merge the per-batch seen documents once there are this many
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+Data = dict[str, dict[str, Any]]
+
+# Paths whose lock this thread holds: a nested transaction on the same store
+# would wait on its own flock forever, so it is refused instead.
+_held = threading.local()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one `commit_scan_batch` did."""
+
+    new: int = 0  # messages counted for the first time
+    duplicates: int = 0  # messages whose key had been counted already
+    skipped: int = 0  # new messages that carry no interaction (automated mail, ...)
+    errors: int = 0  # new messages whose header could not be parsed
+    interactions: int = 0  # interactions folded into contacts
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    failures_recorded: int = 0
+
+
+class _MemoryStorage(Storage):
+    """TinyDB storage over data read once; writes only mark it changed.
+
+    The owning transaction or snapshot writes the file (or not) when it ends,
+    then closes this storage so a TinyDB kept past the `with` block fails loudly
+    instead of working on stale data.
+    """
+
+    def __init__(self, data: Data, *, path: Path, writable: bool) -> None:
+        super().__init__()
+        self.data = data
+        self.changed = False
+        self._path = path
+        self._writable = writable
+        self._closed = False
+
+    def read(self) -> Data:
+        self._check_open()
+        return self.data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self._check_open()
+        if not self._writable:
+            raise RuntimeError(
+                f"snapshot of store {self._path} is read-only; use Store.transaction() to write"
+            )
+        self.data = data
+        self.changed = True
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(
+                f"TinyDB of store {self._path} used after its transaction ended; open a new one"
+            )
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _read_file(path: Path) -> bytes | None:
+    """The raw store file, or None when there is none yet."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(
+            f"cannot read store {path}: {_one_line(e.strerror or e)}",
+            hint="check that the file and its directory are readable by this user",
+        ) from e
+
+
+def _decode(path: Path, raw: bytes | None) -> Data:
+    # An empty file is an empty store, as for stock TinyDB (which creates one).
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
+        raise StoreError(
+            f"store {path} is unreadable: {_one_line(e)}",
+            hint="restore it from a backup, or move it away to start with an empty store",
+        ) from None
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise StoreError(
+            f"store {path} is not a mailer store (expected a JSON object of tables)",
+            hint="check store.path in the config, or move the file away",
+        )
+    return data
+
+
+def _encode(data: Data) -> bytes:
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (from undecodable headers) are not UTF-8; JSON escapes
+        # keep them, and the file stays valid UTF-8.
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode(
+            "ascii"
+        )
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-"
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable. Some file systems refuse fsync on a
+    # directory; the data is already safe in the file then, so go on.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_file(path: Path, payload: bytes) -> None:
+    """Replace the store file atomically: temp file, fsync, rename, fsync dir."""
+    tmp = path.parent / f"{_tmp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)  # exact, whatever the umask
+            with os.fdopen(fd, "wb") as f:
+                fd = -1  # the file object owns it now
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise StoreError(
+                f"cannot write store {path}: {_one_line(e.strerror or e)}",
+                hint="check free disk space and that its directory is writable",
+            ) from e
+        raise
+    _fsync_dir(path.parent)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete temp files of writers killed mid-write (call only under the lock)."""
+    prefix = _tmp_prefix(path)
+    with contextlib.suppress(OSError):
+        for name in os.listdir(path.parent):
+            if name.startswith(prefix):
+                with contextlib.suppress(OSError):
+                    os.unlink(path.parent / name)
+
+
+def _lock_key(path: Path) -> str:
+    return str(path)
+
+
+class Store:
+    """The mailer store at `path` (a TinyDB JSON file).
+
+    `lock_timeout` is how many seconds a transaction waits for another process
+    to finish before it fails with StoreError; None waits as long as it takes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float | None = None) -> None:
+        # Resolve symlinks so the atomic rename replaces the target, not the link.
+        self.path = Path(os.path.realpath(Path(path).expanduser()))
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- transactions ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[TinyDB]:
+        """A TinyDB over the whole store, under the exclusive lock.
+
+        The file is read once on entry and written once on a clean exit if
+        anything changed; an exception inside the block writes nothing.
+        Transactions on one store do not nest (that would deadlock).
+        """
+        with self._locked():
+            raw = _read_file(self.path)
+            storage = _MemoryStorage(_decode(self.path, raw), path=self.path, writable=True)
+            try:
+                yield TinyDB(storage=lambda: storage)
+            finally:
+                storage.close()
+            if storage.changed:
+                payload = _encode(storage.data)
+                if payload != raw or not self._mode_ok():
+                    _write_file(self.path, payload)
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[TinyDB]:
+        """A read-only TinyDB over the last committed state, without the lock."""
+        storage = _MemoryStorage(
+            _decode(self.path, _read_file(self.path)), path=self.path, writable=False
+        )
+        try:
+            yield TinyDB(storage=lambda: storage)
+        finally:
+            storage.close()
+
+    def _mode_ok(self) -> bool:
+        try:
+            return stat.S_IMODE(os.stat(self.path).st_mode) == FILE_MODE
+        except OSError:
+            return False
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        held: set[str] | None = getattr(_held, "paths", None)
+        if held is None:
+            held = _held.paths = set()
+        key = _lock_key(self.path)
+        if key in held:
+            raise RuntimeError(f"nested transaction on store {self.path} would deadlock")
+        try:
+            # Only the last component gets 0700: parents are the user's business.
+            os.makedirs(self.path.parent, mode=DIR_MODE, exist_ok=True)
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        except OSError as e:
+            raise StoreError(
+                f"cannot open store lock {self.lock_path}: {_one_line(e.strerror or e)}",
+                hint="check that the store directory exists and is writable by this user",
+            ) from e
+        # The lock file is never deleted: unlinking a flock'ed file lets two
+        # processes lock two different inodes.
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) != FILE_MODE:
+                with contextlib.suppress(OSError):
+                    os.fchmod(fd, FILE_MODE)
+            self._acquire(fd)
+            held.add(key)
+            try:
+                _remove_leftovers(self.path)
+                yield
+            finally:
+                held.discard(key)
+        finally:
+            os.close(fd)  # releases the flock
+
+    def _acquire(self, fd: int) -> None:
+        if self.lock_timeout is None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as e:
+                raise StoreError(
+                    f"cannot lock store {self.path}: {_one_line(e.strerror or e)}",
+                    hint="the store must be on a local file system",
+                ) from e
+            return
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                    raise StoreError(
+                        f"cannot lock store {self.path}: {_one_line(e.strerror or e)}",
+                        hint="the store must be on a local file system",
+                    ) from e
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"store {self.path} is locked by another process "
+                    f"(waited {self.lock_timeout:g}s)",
+                    hint="wait for the running mailer to finish, or check for a stuck one",
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    # -- contacts ----------------------------------------------------------
+
+    def contacts(self) -> list[Contact]:
+        """All contacts, by email."""
+        with self.snapshot() as db:
+            docs = db.table(CONTACTS).all()
+        return sorted((Contact.from_doc(d) for d in docs), key=lambda c: c.email)
+
+    def contact(self, email: str) -> Contact | None:
+        email = email.strip().lower()
+        with self.snapshot() as db:
+            for doc in db.table(CONTACTS).all():
+                if doc.get("email") == email:
+                    return Contact.from_doc(doc)
+        return None
+
+    def add_contact(self, contact: Contact) -> None:
+        """Add a new contact; UsageError if one with that email exists."""
+        contact = dataclasses.replace(contact, email=contact.email.strip().lower())
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            if contact.email in _email_ids(table.all()):
+                raise UsageError(f"contact {contact.email} already exists")
+            table.insert(contact.to_doc())
+
+    def update_contact(self, email: str, /, **fields: Any) -> Contact:
+        """Set `fields` of one contact and return it; UsageError if there is none."""
+        email = email.strip().lower()
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            docs = table.all()
+            ids = _email_ids(docs)
+            doc_id = ids.get(email)
+            if doc_id is None:
+                raise UsageError(f"no contact {email}")
+            current = next(Contact.from_doc(d) for d in docs if d.doc_id == doc_id)
+            updated = dataclasses.replace(current, **fields)
+            updated = dataclasses.replace(updated, email=updated.email.strip().lower())
+            other = ids.get(updated.email)
+            if other is not None and other != doc_id:
+                raise UsageError(f"contact {updated.email} already exists")
+            table.update(_replace_with(updated.to_doc()), doc_ids=[doc_id])
+        return updated
+
+    # -- scanning ----------------------------------------------------------
+
+    def folder_states(self) -> dict[tuple[str, str], FolderState]:
+        with self.snapshot() as db:
+            docs = db.table(FOLDERS).all()
+        states = (_folder_from_doc(d) for d in docs)
+        return {(s.source, s.folder): s for s in states}
+
+    def reset_folder(self, source: str, folder: str, uidvalidity: int | None) -> None:
+        """Start a folder over (new UIDVALIDITY, or a full rescan) from UID 0.
+
+        Seen message keys are kept, so the rescan counts nothing twice.
+        """
+        with self.transaction() as db:
+            table = db.table(FOLDERS)
+            doc_id, old = _find_folder(table.all(), source, folder)
+            state = FolderState(
+                source=source,
+                folder=folder,
+                uidvalidity=uidvalidity,
+                last_uid=0,
+                scanned_at=old.scanned_at if old else None,
+            )
+            _put_folder(table, doc_id, state)
+
+    def commit_scan_batch(
+        self, state: FolderState, parsed: list[Parsed], failures: list[dict[str, Any]]
+    ) -> BatchResult:
+        """Count one batch of parsed messages, in one transaction.
+
+        Messages whose key was counted before (any folder, any source, an
+        earlier batch or earlier in this one) are dropped. Only messages that
+        carry interactions are recorded as seen: skipped or unparsable ones
+        change no contact, so a later rescan may judge them again (after a fix
+        of the ignore rules, say). `state` is stored as the folder's state,
+        except that within one UIDVALIDITY `last_uid` never goes back (only
+        `reset_folder` does that), so two scanners racing cannot undo each
+        other's progress. Each failure dict (folder/uid/error, ...) is kept
+        among the most recent ones and counted in the total.
+        """
+        with self.transaction() as db:
+            seen_table = db.table(SEEN)
+            seen_docs = seen_table.all()
+            seen: set[str] = set()
+            for d in seen_docs:
+                seen.update(str(d.get("k", "")).split())
+
+            new_keys: list[str] = []
+            interactions: list[Interaction] = []
+            duplicates = skipped = errors = 0
+            for p in parsed:
+                if p.key in seen:
+                    duplicates += 1
+                elif p.interactions:
+                    _check_key(p.key)
+                    seen.add(p.key)
+                    new_keys.append(p.key)
+                    interactions.extend(p.interactions)
+                elif p.error is not None:
+                    errors += 1
+                else:
+                    skipped += 1
+
+            created, updated = self._fold_into(db, interactions)
+
+            if new_keys:
+                if len(seen_docs) + 1 >= SEEN_MERGE_AT:
+                    # Many small batches (an incremental daemon): keep the table short.
+                    seen_table.truncate()
+                    seen_table.insert({"n": len(seen), "k": " ".join(sorted(seen))})
+                else:
+                    seen_table.insert({"n": len(new_keys), "k": " ".join(new_keys)})
+
+            folders = db.table(FOLDERS)
+            doc_id, old = _find_folder(folders.all(), state.source, state.folder)
+            if old is not None and old.uidvalidity == state.uidvalidity:
+                state = dataclasses.replace(state, last_uid=max(state.last_uid, old.last_uid))
+            _put_folder(folders, doc_id, state)
+
+            if failures:
+                _add_failures(db, state, failures)
+
+        return BatchResult(
+            new=len(new_keys),
+            duplicates=duplicates,
+            skipped=skipped,
+            errors=errors,
+            interactions=len(interactions),
+            contacts_created=created,
+            contacts_updated=updated,
+            failures_recorded=len(failures),
+        )
+
+    @staticmethod
+    def _fold_into(db: TinyDB, interactions: list[Interaction]) -> tuple[int, int]:
+        """Fold interactions into the contacts table: O(contacts + interactions)."""
+        if not interactions:
+            return 0, 0
+        table = db.table(CONTACTS)
+        docs = table.all()
+        ids = _email_ids(docs)
+        touched = {it.email for it in interactions}
+        by_id = {d.doc_id: d for d in docs}
+        existing = {e: Contact.from_doc(by_id[ids[e]]) for e in touched if e in ids}
+        changed = fold(existing, interactions)
+
+        updates = {email: c.to_doc() for email, c in changed.items() if email in ids}
+        if updates:
+            # One pass over the table for all updates, instead of one per contact.
+            def apply(doc: MutableMapping[str, Any]) -> None:
+                new = updates[str(doc.get("email", "")).lower()]
+                doc.clear()
+                doc.update(new)
+
+            table.update(apply, doc_ids=[ids[e] for e in updates])
+        inserts = [changed[e].to_doc() for e in sorted(changed) if e not in ids]
+        if inserts:
+            table.insert_multiple(inserts)
+        return len(inserts), len(updates)
+
+    # -- status and small state ---------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for `mailer status`, read from one consistent snapshot."""
+        with self.snapshot() as db:
+            contacts = db.table(CONTACTS).all()
+            seen = sum(int(d.get("n", 0)) for d in db.table(SEEN).all())
+            fail = _failures_doc(db.table(FAILURES).all())
+            folders = [_folder_from_doc(d) for d in db.table(FOLDERS).all()]
+        by_status: dict[str, int] = {}
+        for c in contacts:
+            status = str(c.get("status", "seed"))
+            by_status[status] = by_status.get(status, 0) + 1
+        return {
+            "contacts": len(contacts),
+            "contacts_by_status": dict(sorted(by_status.items())),
+            "messages_seen": seen,
+            "parse_failures": int(fail.get("total", 0)),
+            "last_failures": list(fail.get("recent", [])),
+            "folders": [
+                dataclasses.asdict(s) for s in sorted(folders, key=lambda s: (s.source, s.folder))
+            ],
+        }
+
+    def meta_get(self, key: str, default: Any = None) -> Any:
+        with self.snapshot() as db:
+            for doc in db.table(META).all():
+                if doc.get("key") == key:
+                    return doc.get("value")
+        return default
+
+    def meta_set(self, key: str, value: Any) -> None:
+        """Store a small JSON value under `key` (e.g. a job's last run time)."""
+        with self.transaction() as db:
+            table = db.table(META)
+            ids = [d.doc_id for d in table.all() if d.get("key") == key]
+            if ids:
+                table.update(_replace_with({"key": key, "value": value}), doc_ids=ids[:1])
+                if len(ids) > 1:
+                    table.remove(doc_ids=ids[1:])
+            else:
+                table.insert({"key": key, "value": value})
+
+
+# -- helpers over raw documents (TinyDB stays in this module) ----------------
+
+
+def _email_ids(docs: Iterable[Any]) -> dict[str, int]:
+    return {str(d.get("email", "")).lower(): d.doc_id for d in docs}
+
+
+def _replace_with(new: Mapping[str, Any]) -> Any:
+    def apply(doc: MutableMapping[str, Any]) -> None:
+        doc.clear()
+        doc.update(new)
+
+    return apply
+
+
+def _check_key(key: str) -> None:
+    # Keys are stored space-separated in one string; one with blanks would split.
+    if not key or len(key.split()) != 1 or key.strip() != key:
+        raise ValueError(f"message key {key!r} must be non-empty and without blanks")
+
+
+def _folder_from_doc(doc: Mapping[str, Any]) -> FolderState:
+    return FolderState(
+        source=str(doc["source"]),
+        folder=str(doc["folder"]),
+        uidvalidity=doc.get("uidvalidity"),
+        last_uid=int(doc.get("last_uid") or 0),
+        scanned_at=doc.get("scanned_at"),
+    )
+
+
+def _find_folder(
+    docs: Iterable[Any], source: str, folder: str
+) -> tuple[int | None, FolderState | None]:
+    for d in docs:
+        if d.get("source") == source and d.get("folder") == folder:
+            return d.doc_id, _folder_from_doc(d)
+    return None, None
+
+
+def _put_folder(table: Any, doc_id: int | None, state: FolderState) -> None:
+    doc = dataclasses.asdict(state)
+    if doc_id is None:
+        table.insert(doc)
+    else:
+        table.update(_replace_with(doc), doc_ids=[doc_id])
+
+
+def _failures_doc(docs: list[Any]) -> dict[str, Any]:
+    return dict(docs[0]) if docs else {"total": 0, "recent": []}
+
+
+def _add_failures(db: TinyDB, state: FolderState, failures: list[dict[str, Any]]) -> None:
+    table = db.table(FAILURES)
+    docs = table.all()
+    current = _failures_doc(docs)
+    recent = list(current.get("recent", []))
+    for f in failures:
+        entry = {"source": state.source, "folder": state.folder, **f}
+        if "error" in entry:
+            entry["error"] = _one_line(entry["error"])[:MAX_ERROR_CHARS]
+        recent.append(entry)
+    doc = {
+        "total": int(current.get("total", 0)) + len(failures),
+        "recent": recent[-RECENT_FAILURES:],
+    }
+    if docs:
+        table.update(_replace_with(doc), doc_ids=[docs[0].doc_id])
+    else:
+        table.insert(doc)

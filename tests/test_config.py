@@ -1,0 +1,141 @@
+"""Config: the spec table, the example file, error messages, lookup order, passwords."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from mailer import config as cfg
+from mailer import credentials
+from mailer.core.durations import format_duration, parse_duration
+from mailer.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def test_example_parses_and_documents_every_key() -> None:
+    config = cfg.load(str(EXAMPLE))
+    assert config.account is not None and config.account.port == 993
+    assert config.get("rules.tiers")["loose"] == timedelta(days=180)
+    text = EXAMPLE.read_text()
+    # Every key of the table appears, set or commented out, under its section.
+    section = ""
+    seen = set()
+    for line in text.splitlines():
+        m = re.match(r"^\[([\w.]+)\]", line)
+        if m:
+            section = m[1]
+            continue
+        m = re.match(r"^#?\s*(\w+)\s*=", line)
+        if m and section:
+            seen.add(f"{section}.{m[1]}")
+    for key in cfg.KEYS:
+        if key.path == "rules.tiers":
+            assert "[rules.tiers]" in text
+            continue
+        assert key.path in seen, f"{key.path} is not documented in config.example.toml"
+
+
+def test_starter_from_init_parses() -> None:
+    from mailer.cli import STARTER
+
+    text = STARTER.format(host="imap.x.org", email="a@x.org", name="A", command_address="a+m@x.org",
+                          password_env="MAILER_PASSWORD")
+    config = cfg.from_dict(tomllib.loads(text))
+    assert config.get("commands.address") == "a+m@x.org"
+    assert config.get("commands.allowed_senders") == ("a@x.org",)
+
+
+def test_every_problem_in_one_message_with_full_paths() -> None:
+    data = {
+        "account": {"host": "h", "username": "u", "port": "993", "securty": "tls"},
+        "me": {"addresses": ["not-an-address"]},
+        "rules": {"default_cadence": "soon", "tiers": {"inner": "3x"}},
+    }
+    with pytest.raises(ConfigError) as e:
+        cfg.from_dict(data, Path("/c.toml"))
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("config error in /c.toml")
+    for part in ("account.port:", "account.securty: unknown key (did you mean account.security?)",
+                 "me.addresses:", "rules.default_cadence:", "rules.tiers:"):
+        assert part in msg
+    assert e.value.exit_code == 2
+
+
+def test_missing_required_and_unknown_section() -> None:
+    with pytest.raises(ConfigError) as e:
+        cfg.from_dict({"account": {"host": "h"}, "bogus": {"x": 1}})
+    msg = str(e.value)
+    assert "account.username: missing" in msg
+    assert "me.addresses: missing" in msg
+    assert "bogus.x: unknown key" in msg
+
+
+def test_account_is_optional_for_local_imports() -> None:
+    config = cfg.from_dict({"me": {"addresses": ["Me@X.org"]}})
+    assert config.account is None
+    assert config.me_addresses == ("me@x.org",)
+    with pytest.raises(ConfigError, match=r"no \[account\]"):
+        config.require_account()
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MAILER_CONFIG", raising=False)
+    assert cfg.find_path(None) == tmp_path / "xdg" / "mailer" / "config.toml"
+    monkeypatch.setenv("MAILER_CONFIG", str(tmp_path / "env.toml"))
+    assert cfg.find_path(None) == tmp_path / "env.toml"
+    assert cfg.find_path(str(tmp_path / "flag.toml")) == tmp_path / "flag.toml"
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mailer init"):
+        cfg.load(str(tmp_path / "none.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[me\naddresses = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        cfg.load(str(bad))
+
+
+def _account(**kw: object) -> cfg.Account:
+    base = {"account": {"host": "h", "username": "u", **kw}, "me": {"addresses": ["a@b.c"]}}
+    account = cfg.from_dict(base).account
+    assert account is not None
+    return account
+
+
+def test_password_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILER_PASSWORD", "from-env")
+    assert credentials.password(_account()) == "from-env"
+    assert credentials.password(_account(password_command="echo from-command")) == "from-command"
+    monkeypatch.delenv("MAILER_PASSWORD")
+    with pytest.raises(ConfigError, match="MAILER_PASSWORD is not set"):
+        credentials.password(_account())
+    with pytest.raises(ConfigError, match="exit code 3"):
+        credentials.password(_account(password_command="sh -c 'exit 3'"))
+    with pytest.raises(ConfigError, match="cannot run"):
+        credentials.password(_account(password_command="/no/such/program"))
+
+
+@pytest.mark.parametrize(
+    ("text", "days"), [("14d", 14), ("2w", 14), ("3m", 90), ("1y", 365), ("1y 2m", 425)]
+)
+def test_durations(text: str, days: int) -> None:
+    assert parse_duration(text) == timedelta(days=days)
+
+
+@pytest.mark.parametrize("text", ["", "soon", "0d", "-3d", "3", "d3", "1.5w"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(text)
+
+
+def test_format_duration() -> None:
+    assert format_duration(timedelta(days=90)) == "3m"
+    assert format_duration(timedelta(days=14)) == "2w"
+    assert format_duration(timedelta(days=10)) == "10d"

@@ -1,0 +1,569 @@
+"""The store: atomic, locked, one read and one write per transaction, and fast."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tinydb import Query
+
+from mailer import store as store_mod
+from mailer.core.contacts import fold
+from mailer.errors import StoreError, UsageError
+from mailer.model import Contact, FolderState, Interaction, Parsed
+from mailer.store import BatchResult, Store
+
+WRITER = Path(__file__).with_name("store_writer.py")
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _load_writer() -> Any:
+    # By path, so it works whether or not tests/ is a package.
+    spec = importlib.util.spec_from_file_location("store_writer", WRITER)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def leftovers(path: Path) -> list[str]:
+    return [n for n in os.listdir(path.parent) if n.startswith(f".{path.name}.tmp-")]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "mailer.json"
+
+
+@pytest.fixture
+def io_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts the file reads and writes the store does."""
+    counts = {"read": 0, "write": 0}
+    real_read, real_write = store_mod._read_file, store_mod._write_file
+
+    def read(p: Path) -> bytes | None:
+        counts["read"] += 1
+        return real_read(p)
+
+    def write(p: Path, payload: bytes) -> None:
+        counts["write"] += 1
+        real_write(p, payload)
+
+    monkeypatch.setattr(store_mod, "_read_file", read)
+    monkeypatch.setattr(store_mod, "_write_file", write)
+    return counts
+
+
+def msg(key: int | str, email: str, day: int, direction: str = "in", **kw: Any) -> Parsed:
+    it = Interaction(
+        email=email,
+        name=kw.get("name"),
+        when=T0 + timedelta(days=day, minutes=kw.get("minute", 0)),
+        direction=direction,  # type: ignore[arg-type]
+        subject=kw.get("subject"),
+    )
+    k = key if isinstance(key, str) else f"{key:016x}"
+    return Parsed(key=k, interactions=(it,))
+
+
+def state(last_uid: int, folder: str = "INBOX", uidvalidity: int | None = 7) -> FolderState:
+    return FolderState("imap:test", folder, uidvalidity, last_uid, "2024-06-01T00:00:00Z")
+
+
+# -- basics ---------------------------------------------------------------------
+
+
+def test_missing_file_is_an_empty_store_and_reading_creates_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "no" / "such" / "mailer.json")
+    assert store.contacts() == []
+    assert store.contact("a@example.com") is None
+    assert store.folder_states() == {}
+    assert store.meta_get("x", 5) == 5
+    assert store.stats()["contacts"] == 0
+    assert not (tmp_path / "no").exists()
+
+
+def test_contacts_round_trip(path: Path) -> None:
+    store = Store(path)
+    alice = Contact(
+        email="alice@example.com",
+        name="Alice Ünïcødé",
+        tags=("vc", "berlin"),
+        trust=2,
+        extra={"future_field": [1, 2]},
+    )
+    store.add_contact(alice)
+    store.add_contact(Contact(email="Bob@Example.com"))
+
+    again = Store(path)
+    assert again.contact("ALICE@example.com") == alice
+    assert [c.email for c in again.contacts()] == ["alice@example.com", "bob@example.com"]
+
+    updated = again.update_contact("bob@example.com", tier="inner", tags=("x",), trust=3)
+    assert updated.tier == "inner"
+    assert Store(path).contact("bob@example.com") == updated
+    with pytest.raises(UsageError, match=r"no contact carol@example\.com"):
+        again.update_contact("carol@example.com", trust=1)
+    with pytest.raises(UsageError, match="already exists"):
+        again.add_contact(Contact(email="alice@example.com"))
+    with pytest.raises(UsageError, match="already exists"):
+        again.update_contact("bob@example.com", email="alice@example.com")
+    assert len(Store(path).contacts()) == 2
+
+
+def test_meta_and_folder_state_round_trip(path: Path) -> None:
+    store = Store(path)
+    store.meta_set("drafts.last_run", "2024-06-01T08:30:00Z")
+    store.meta_set("counts", {"a": [1, 2]})
+    store.meta_set("drafts.last_run", "2024-06-02T08:30:00Z")
+    assert Store(path).meta_get("drafts.last_run") == "2024-06-02T08:30:00Z"
+    assert Store(path).meta_get("counts") == {"a": [1, 2]}
+
+    store.commit_scan_batch(state(40), [], [])
+    assert Store(path).folder_states() == {("imap:test", "INBOX"): state(40)}
+    store.reset_folder("imap:test", "INBOX", 8)
+    got = Store(path).folder_states()[("imap:test", "INBOX")]
+    assert (got.uidvalidity, got.last_uid, got.scanned_at) == (8, 0, "2024-06-01T00:00:00Z")
+
+
+def test_file_is_compact_utf8_json_of_tinydb_tables(path: Path) -> None:
+    Store(path).add_contact(Contact(email="z@example.com", name="Zoë"))
+    raw = path.read_bytes()
+    assert "Zoë".encode() in raw  # ensure_ascii=False
+    assert b", " not in raw and b": " not in raw
+    assert json.loads(raw)["contacts"]["1"]["email"] == "z@example.com"
+
+
+def test_lone_surrogates_from_bad_headers_still_give_a_valid_utf8_file(path: Path) -> None:
+    name = "bad \udce9 byte"
+    Store(path).add_contact(Contact(email="s@example.com", name=name))
+    path.read_bytes().decode("utf-8")  # strict: the file stays valid UTF-8
+    assert Store(path).contact("s@example.com").name == name  # type: ignore[union-attr]
+
+
+# -- files, modes, errors --------------------------------------------------------
+
+
+def test_modes_0600_and_missing_dir_created_0700(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "mailer.json"
+    old = os.umask(0)  # the modes must not depend on the umask
+    try:
+        Store(path).meta_set("k", 1)
+    finally:
+        os.umask(old)
+    assert mode(path.parent) == 0o700
+    assert mode(path) == 0o600
+    assert mode(path.with_name("mailer.json.lock")) == 0o600
+
+
+def test_looser_mode_is_fixed_on_next_write(path: Path) -> None:
+    Store(path).meta_set("k", 1)
+    path.chmod(0o644)
+    path.with_name("mailer.json.lock").chmod(0o666)
+    Store(path).meta_set("k", 1)  # same content: written anyway to fix the mode
+    assert mode(path) == 0o600
+    assert mode(path.with_name("mailer.json.lock")) == 0o600
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"contacts": {"1": {"email": "a@', b"\x00\x00garbage", b"[1, 2]", b'{"contacts": 3}'],
+)
+def test_unreadable_store_is_a_one_line_store_error_and_left_untouched(
+    path: Path, content: bytes
+) -> None:
+    path.write_bytes(content)
+    store = Store(path)
+    calls = [
+        store.contacts,
+        store.stats,
+        lambda: store.meta_set("k", 1),
+        lambda: store.commit_scan_batch(state(1), [msg(1, "a@example.com", 1)], []),
+    ]
+    for call in calls:
+        with pytest.raises(StoreError) as err:
+            call()
+        text = str(err.value)
+        assert str(path) in text and "\n" not in text
+        assert err.value.exit_code == 1
+    assert path.read_bytes() == content
+
+
+def test_symlinked_store_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    Store(link).meta_set("k", 1)
+    assert link.is_symlink()
+    assert Store(real).meta_get("k") == 1
+
+
+# -- transactions ------------------------------------------------------------------
+
+
+def test_one_read_and_one_write_per_transaction(path: Path, io_counts: dict[str, int]) -> None:
+    store = Store(path)
+    with store.transaction() as db:
+        table = db.table("contacts")
+        for i in range(200):  # stock TinyDB: 200 reads and 200 full-file writes
+            table.insert({"email": f"c{i}@example.com", "n": i})
+        table.update({"n": -1}, Query().n < 10)
+        table.remove(Query().n == 150)
+        assert len(table.search(Query().n == -1)) == 10
+        db.table("meta").insert({"key": "k", "value": 1})
+    assert io_counts == {"read": 1, "write": 1}
+
+    with store.transaction() as db:  # reads only: nothing written
+        assert len(db.table("contacts")) == 199
+    assert io_counts == {"read": 2, "write": 1}
+
+    with store.snapshot() as db:
+        assert len(db.table("contacts")) == 199
+    assert io_counts == {"read": 3, "write": 1}
+
+
+def test_exception_in_transaction_writes_nothing(path: Path, io_counts: dict[str, int]) -> None:
+    store = Store(path)
+    store.meta_set("k", 1)
+    before = path.read_bytes()
+    with pytest.raises(ZeroDivisionError), store.transaction() as db:
+        db.table("meta").truncate()
+        db.table("contacts").insert({"email": "x@example.com"})
+        1 / 0  # noqa: B018
+    assert path.read_bytes() == before
+    assert io_counts["write"] == 1
+    # and the lock was released: the next transaction goes through
+    store.meta_set("k", 2)
+    assert store.meta_get("k") == 2
+
+
+def test_snapshot_is_read_only_and_tinydb_does_not_outlive_its_transaction(path: Path) -> None:
+    store = Store(path)
+    store.meta_set("k", 1)
+    before = path.read_bytes()
+    with store.snapshot() as db, pytest.raises(RuntimeError, match="read-only"):
+        db.table("meta").insert({"key": "j", "value": 2})
+    assert path.read_bytes() == before
+    with store.transaction() as db:
+        pass
+    with pytest.raises(RuntimeError, match="after its transaction ended"):
+        db.table("meta").all()
+
+
+def test_nested_transaction_is_refused_not_deadlocked(path: Path) -> None:
+    store = Store(path)
+    with store.transaction(), pytest.raises(RuntimeError, match="nested"):
+        Store(path).meta_set("k", 1)
+
+
+def test_lock_timeout_when_another_process_holds_the_lock(path: Path) -> None:
+    import fcntl
+
+    Store(path).meta_set("k", 1)
+    fd = os.open(path.with_name("mailer.json.lock"), os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another open file description: conflicts
+        started = time.monotonic()
+        with pytest.raises(StoreError, match="locked by another process"):
+            Store(path, lock_timeout=0.2).meta_set("k", 2)
+        assert time.monotonic() - started >= 0.2
+        assert Store(path).meta_get("k") == 1  # lock-free read still works
+    finally:
+        os.close(fd)
+    Store(path, lock_timeout=0.2).meta_set("k", 2)
+    assert Store(path).meta_get("k") == 2
+
+
+def test_leftover_temp_files_are_removed_by_the_next_transaction(path: Path) -> None:
+    Store(path).meta_set("k", 1)
+    junk = path.with_name(".mailer.json.tmp-99999-deadbeef")
+    junk.write_bytes(b"{half")
+    other = path.with_name(".other.json.tmp-1-x")  # another store's: not ours to touch
+    other.write_bytes(b"")
+    with Store(path).transaction():
+        pass
+    assert leftovers(path) == []
+    assert other.exists()
+
+
+# -- crash and concurrency ----------------------------------------------------------
+
+
+def _check_consistent(path: Path, writer: Any) -> int:
+    """The store loads and is exactly what commit `counter` left; returns counter."""
+    json.loads(path.read_bytes())
+    with Store(path).snapshot() as db:
+        meta = db.table("meta").all()
+        log = db.table("log").all()
+        side = db.table("side").all()
+    counter = int(meta[0]["value"]) if meta else 0
+    assert [d["n"] for d in log] == list(range(1, counter + 1))
+    assert all(d["blob"] == writer.blob(d["n"]) for d in log)
+    assert [d["blob"] for d in side] == ([writer.side(counter)] if counter else [])
+    return counter
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_never_breaks_the_store(path: Path) -> None:
+    writer = _load_writer()
+    rng = random.Random(1234)
+    kills, with_temp, counter = 200, 0, 0
+    started = time.monotonic()
+    for _ in range(kills):
+        pid = os.fork()
+        if pid == 0:  # child: commit until killed; never return into pytest
+            try:
+                writer.grow(str(path))
+            finally:
+                os._exit(1)
+        time.sleep(rng.uniform(0.0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        assert os.WIFSIGNALED(status), "the writer died on its own"
+        with_temp += bool(leftovers(path))
+        now = _check_consistent(path, writer) if path.exists() else 0
+        assert now >= counter  # a committed transaction is never lost
+        counter = now
+    with Store(path).transaction():
+        pass
+    assert leftovers(path) == []
+    print(
+        f"\n{kills} kills in {time.monotonic() - started:.1f}s: {counter} commits survived, "
+        f"{with_temp} kills left a temp file behind ({path.stat().st_size} bytes)"
+    )
+    assert counter > kills  # the writer did commit between kills
+    assert with_temp > 0  # and some kills did land in the middle of a write
+
+
+def test_two_processes_never_lose_each_others_updates(path: Path) -> None:
+    n = 150
+    start = time.time() + 0.5
+    procs = [
+        subprocess.Popen([sys.executable, str(WRITER), "incr", str(path), who, str(n), str(start)])
+        for who in ("A", "B")
+    ]
+    for p in procs:
+        assert p.wait(timeout=60) == 0
+    with Store(path).snapshot() as db:
+        meta = {d["key"]: d["value"] for d in db.table("meta").all()}
+        order = [d["who"] for d in db.table("log").all()]
+    assert meta == {"count:A": n, "count:B": n, "shared": 2 * n}
+    assert len(order) == 2 * n
+    switches = sum(a != b for a, b in itertools.pairwise(order))
+    print(f"\nwriters took turns {switches} times")
+    assert switches >= 1  # they did run side by side
+
+
+# -- commit_scan_batch ----------------------------------------------------------------
+
+
+def test_scan_batch_counts_and_folds(path: Path) -> None:
+    store = Store(path)
+    batch = [
+        msg(1, "a@example.com", 1, "in", name="Ann", subject="hi"),
+        msg(2, "a@example.com", 3, "out", subject="re: hi"),
+        msg(3, "b@example.com", 2, "in"),
+        Parsed(key=f"{4:016x}", skipped="list"),
+        Parsed(key=f"{5:016x}", error="no From"),
+    ]
+    fails = [{"uid": 5, "error": "no From\nat all"}]
+    result = store.commit_scan_batch(state(5), batch, fails)
+    assert result == BatchResult(
+        new=3,
+        duplicates=0,
+        skipped=1,
+        errors=1,
+        interactions=3,
+        contacts_created=2,
+        contacts_updated=0,
+        failures_recorded=1,
+    )
+    a = store.contact("a@example.com")
+    assert a is not None
+    assert (a.name, a.messages_in, a.messages_out) == ("Ann", 1, 1)
+    assert (a.first_seen, a.last_inbound, a.last_outbound) == (
+        "2024-01-02T00:00:00Z",
+        "2024-01-02T00:00:00Z",
+        "2024-01-04T00:00:00Z",
+    )
+    assert a.last_subject == "re: hi"
+
+    stats = store.stats()
+    assert stats["contacts"] == 2 and stats["contacts_by_status"] == {"seed": 2}
+    assert stats["messages_seen"] == 3
+    assert stats["parse_failures"] == 1
+    assert stats["last_failures"] == [
+        {"source": "imap:test", "folder": "INBOX", "uid": 5, "error": "no From at all"}
+    ]
+    assert stats["folders"] == [
+        {
+            "source": "imap:test",
+            "folder": "INBOX",
+            "uidvalidity": 7,
+            "last_uid": 5,
+            "scanned_at": "2024-06-01T00:00:00Z",
+        }
+    ]
+
+
+def test_same_messages_again_are_not_counted_twice(path: Path) -> None:
+    store = Store(path)
+    batch = [msg(i, f"p{i % 3}@example.com", i) for i in range(10)]
+    store.commit_scan_batch(state(10), batch, [])
+    before = store.contacts()
+
+    # the same batch again (a crash before the folder state moved, or a rescan)
+    again = store.commit_scan_batch(state(10), batch, [])
+    assert (again.new, again.duplicates, again.contacts_updated) == (0, 10, 0)
+    # the same mail in another folder, and twice within one batch
+    other = store.commit_scan_batch(state(3, folder="Sent"), batch[:3] + batch[:3], [])
+    assert (other.new, other.duplicates) == (0, 6)
+    # after a UIDVALIDITY change
+    store.reset_folder("imap:test", "INBOX", 8)
+    rescan = store.commit_scan_batch(state(10, uidvalidity=8), batch, [])
+    assert rescan.new == 0
+    assert store.contacts() == before
+    assert sum(c.messages_in for c in before) == 10
+    assert store.stats()["messages_seen"] == 10
+
+
+def test_skipped_messages_are_not_remembered_so_a_rescan_can_count_them(path: Path) -> None:
+    store = Store(path)
+    key = f"{1:016x}"
+    store.commit_scan_batch(state(1), [Parsed(key=key, skipped="ignored sender")], [])
+    result = store.commit_scan_batch(state(1), [msg(key, "x@example.com", 1)], [])
+    assert result.new == 1 and result.contacts_created == 1
+
+
+def test_blank_in_a_message_key_is_refused(path: Path) -> None:
+    with pytest.raises(ValueError, match="blanks"):
+        Store(path).commit_scan_batch(state(1), [msg("ab cd", "x@example.com", 1)], [])
+    assert not path.exists()
+
+
+def test_last_uid_never_goes_back_within_one_uidvalidity(path: Path) -> None:
+    store = Store(path)
+    store.commit_scan_batch(state(100), [], [])
+    store.commit_scan_batch(state(50), [], [])  # a slower concurrent scanner
+    assert store.folder_states()[("imap:test", "INBOX")].last_uid == 100
+    store.commit_scan_batch(state(20, uidvalidity=9), [], [])  # new UIDVALIDITY
+    assert store.folder_states()[("imap:test", "INBOX")].last_uid == 20
+
+
+def test_recent_failures_are_capped_and_the_total_kept(path: Path) -> None:
+    store = Store(path)
+    for b in range(3):
+        fails = [{"uid": b * 100 + i, "error": "x" * 2000} for i in range(30)]
+        store.commit_scan_batch(state(b), [], fails)
+    stats = store.stats()
+    assert stats["parse_failures"] == 90
+    assert len(stats["last_failures"]) == store_mod.RECENT_FAILURES
+    assert stats["last_failures"][-1]["uid"] == 229
+    assert len(stats["last_failures"][0]["error"]) == store_mod.MAX_ERROR_CHARS
+
+
+def test_many_small_batches_keep_the_seen_table_short(path: Path) -> None:
+    store = Store(path)
+    for i in range(150):
+        store.commit_scan_batch(state(i), [msg(i, "x@example.com", i)], [])
+    with store.snapshot() as db:
+        assert len(db.table("seen")) < store_mod.SEEN_MERGE_AT
+    assert store.stats()["messages_seen"] == 150
+    again = store.commit_scan_batch(
+        state(150), [msg(i, "x@example.com", i) for i in range(150)], []
+    )
+    assert again.duplicates == 150
+    assert store.contact("x@example.com").messages_in == 150  # type: ignore[union-attr]
+
+
+def _random_messages(rng: random.Random, count: int, people: int) -> list[Parsed]:
+    out = []
+    for i in range(count):
+        p = rng.randrange(people)
+        out.append(
+            msg(
+                i,
+                f"p{p}@example.com",
+                rng.randrange(30),  # many ties on the same day
+                rng.choice(["in", "out"]),
+                name=rng.choice([None, f"Name {p}", f"Other {p}"]),
+                subject=rng.choice([None, "a", "b", "c"]),
+            )
+        )
+    return out
+
+
+def test_batching_and_order_do_not_change_the_result(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    messages = _random_messages(rng, 600, 40)
+    one = Store(tmp_path / "one.json")
+    one.commit_scan_batch(state(600), messages, [])
+
+    shuffled = messages[:]
+    rng.shuffle(shuffled)
+    many = Store(tmp_path / "many.json")
+    i = 0
+    while i < len(shuffled):
+        size = rng.randint(1, 80)
+        many.commit_scan_batch(state(i), shuffled[i : i + size], [])
+        i += size
+    assert many.contacts() == one.contacts()
+    assert many.stats()["messages_seen"] == one.stats()["messages_seen"] == 600
+
+
+def test_fold_last_subject_is_order_independent() -> None:
+    late_no_subject = Interaction("x@example.com", None, T0 + timedelta(days=2), "in")
+    early_subject = Interaction("x@example.com", None, T0 + timedelta(days=1), "in", "hello")
+    a = fold({}, [late_no_subject, early_subject])
+    b = fold({}, [early_subject, late_no_subject])
+    assert a == b
+
+
+def test_large_batches_are_one_read_and_one_write(path: Path, io_counts: dict[str, int]) -> None:
+    store = Store(path)
+    first = [msg(i, f"c{i}@example.com", i % 365, name=f"C {i}") for i in range(10_000)]
+    started = time.perf_counter()
+    r1 = store.commit_scan_batch(state(10_000), first, [])
+    t1 = time.perf_counter() - started
+    assert io_counts == {"read": 1, "write": 1}
+    assert r1.contacts_created == 10_000
+
+    second = [msg(20_000 + i, f"c{i * 10}@example.com", 400, "out") for i in range(1000)]
+    started = time.perf_counter()
+    r2 = store.commit_scan_batch(state(11_000), second, [])
+    t2 = time.perf_counter() - started
+    assert io_counts == {"read": 2, "write": 2}
+    assert (r2.contacts_created, r2.contacts_updated) == (0, 1000)
+
+    started = time.perf_counter()
+    contacts = store.contacts()
+    t3 = time.perf_counter() - started
+    assert len(contacts) == 10_000
+    assert sum(c.messages_out for c in contacts) == 1000
+    print(
+        f"\n10,000 new contacts: {t1:.2f}s; 1,000 updates: {t2:.2f}s; "
+        f"contacts(): {t3:.2f}s; file {path.stat().st_size:,} bytes"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_lock_held_after_test() -> Iterator[None]:
+    yield
+    assert not getattr(store_mod._held, "paths", set()), "a test leaked a held lock"
