@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mailer import credentials
 from mailer.config import Config
 from mailer.core.headers import DEFAULT_IGNORE, Identity
-from mailer.sources.imap import ImapSource, connect
-from mailer.sources.local import MaildirSource, MboxSource
 from mailer.store import Store
+
+if TYPE_CHECKING:
+    from mailer.sources.imap import ImapSource
+    from mailer.sources.local import MaildirSource, MboxSource
 
 
 def identity(config: Config) -> Identity:
@@ -37,6 +40,8 @@ def store(config: Config) -> Store:
 
 @contextmanager
 def imap_source(config: Config) -> Iterator[ImapSource]:
+    from mailer.sources.imap import ImapSource, connect
+
     account = config.require_account()
     token = credentials.oauth2_token(account)
     secret = None if token else credentials.password(account)
@@ -48,4 +53,6 @@ def imap_source(config: Config) -> Iterator[ImapSource]:
 
 
 def local_source(kind: str, path: Path) -> MboxSource | MaildirSource:
+    from mailer.sources.local import MaildirSource, MboxSource
+
     return MboxSource(path) if kind == "mbox" else MaildirSource(path)

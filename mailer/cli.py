@@ -22,8 +22,17 @@ from mailer.config import Config, find_path, load
 from mailer.errors import ConfigError, MailerError, UsageError
 from mailer.output import FORMATS, render
 
-CONTACT_COLUMNS = ("email", "name", "status", "tier", "trust", "last_contact", "messages_in",
-                   "messages_out", "tags")
+CONTACT_COLUMNS = (
+    "email",
+    "name",
+    "status",
+    "tier",
+    "trust",
+    "last_contact",
+    "messages_in",
+    "messages_out",
+    "tags",
+)
 
 
 class Ctx:
@@ -58,21 +67,30 @@ class MailerGroup(click.Group):
             _fail("interrupted", 130)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a trace
+        except Exception as e:  # the last line of defence: one line, not a trace
             if ctx.obj is not None and getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
             _fail(f"internal error: {type(e).__name__}: {e} (run with --verbose for details)", 1)
 
 
 format_option = click.option(
-    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
     help="output format",
 )
 
 
 @click.group(cls=MailerGroup)
-@click.option("--config", "config_path", metavar="PATH", envvar=None,
-              help="config file (default: $MAILER_CONFIG, then ~/.config/mailer/config.toml)")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    envvar=None,
+    help="config file (default: $MAILER_CONFIG, then ~/.config/mailer/config.toml)",
+)
 @click.option("-v", "--verbose", is_flag=True, help="show details of errors")
 @click.version_option(__version__, prog_name="mailer")
 @click.pass_context
@@ -129,9 +147,13 @@ def init(obj: Ctx, email: str, host: str, name: str, force: bool) -> None:
     if path.exists() and not force:
         raise UsageError(f"{path} exists", hint="pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = STARTER.format(host=host, email=email.lower(), name=name,
-                          command_address=command_address(email.lower()),
-                          password_env="MAILER_PASSWORD")
+    text = STARTER.format(
+        host=host,
+        email=email.lower(),
+        name=name,
+        command_address=command_address(email.lower()),
+        password_env="MAILER_PASSWORD",
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
@@ -149,13 +171,17 @@ def check(obj: Ctx) -> None:
     store = app.store(config)
     with app.imap_source(config) as source:
         account = config.require_account()
-        click.echo(f"connected to {account.host}:{account.port} ({account.security}) "
-                   f"as {account.username}")
+        click.echo(
+            f"connected to {account.host}:{account.port} ({account.security}) as {account.username}"
+        )
         folders = source.list_folders()
         click.echo(f"{len(folders)} folders:")
         for name, flags in folders:
-            special = [f for f in flags if f.lower() in
-                       ("\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all")]
+            special = [
+                f
+                for f in flags
+                if f.lower() in ("\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all")
+            ]
             click.echo(f"  {name}" + (f"  ({' '.join(special)})" if special else ""))
         click.echo(f"drafts folder: {source.folder('drafts') or 'not found (set folders.drafts)'}")
         states = store.folder_states()
@@ -183,8 +209,13 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
         return (lambda *_: None), (lambda: None)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   transient=True)
+    bar = Progress(
+        "{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
     tasks: dict[str, Any] = {}
 
     def update(folder: str, done: int, total: int) -> None:
@@ -205,20 +236,32 @@ def _run_scan(config: Config, source: Any, full: bool, now: datetime) -> None:
 
     update, stop = _progress_bar()
     try:
-        report = scan(app.store(config), source, app.identity(config), now,
-                      batch_size=config.get("scan.batch_size"), full=full, progress=update)
+        report = scan(
+            app.store(config),
+            source,
+            app.identity(config),
+            now,
+            batch_size=config.get("scan.batch_size"),
+            full=full,
+            progress=update,
+        )
     finally:
         stop()
     for f in report.folders:
         extra = " (full rescan)" if f.rescanned else ""
         failed = f", {f.failed} unreadable" if f.failed else ""
-        click.echo(f"{f.folder}: {f.fetched} read, {f.new} new, {f.duplicates} already seen, "
-                   f"{f.skipped} not personal{failed}{extra}")
+        click.echo(
+            f"{f.folder}: {f.fetched} read, {f.new} new, {f.duplicates} already seen, "
+            f"{f.skipped} not personal{failed}{extra}"
+        )
 
 
 @cli.command()
-@click.option("--full", is_flag=True, help="read every folder from the start again "
-              "(messages already counted are not counted twice)")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="read every folder from the start again (messages already counted are not counted twice)",
+)
 @pass_ctx
 def scan(obj: Ctx, full: bool) -> None:
     """Scan the IMAP account once (incremental unless --full)."""
@@ -271,8 +314,11 @@ def contacts() -> None:
 
 @contacts.command("list")
 @format_option
-@click.option("--status", type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")),
-              help="only contacts with this status")
+@click.option(
+    "--status",
+    type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")),
+    help="only contacts with this status",
+)
 @pass_ctx
 def contacts_list(obj: Ctx, fmt: str, status: str | None) -> None:
     """List contacts, most recent contact first."""
@@ -339,9 +385,17 @@ def _duration_text(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--name", help="display name (scans no longer change it)")
 @click.option("--notes", help="free text about the person")
 @pass_ctx
-def contacts_set(obj: Ctx, who: str, tier: str | None, tags: str | None, trust: int | None,
-                 cadence: str | None, status: str | None, name: str | None,
-                 notes: str | None) -> None:
+def contacts_set(
+    obj: Ctx,
+    who: str,
+    tier: str | None,
+    tags: str | None,
+    trust: int | None,
+    cadence: str | None,
+    status: str | None,
+    name: str | None,
+    notes: str | None,
+) -> None:
     """Change a contact's fields."""
     from mailer import app
 
@@ -365,8 +419,10 @@ def contacts_set(obj: Ctx, who: str, tier: str | None, tags: str | None, trust: 
         raise UsageError("nothing to change", hint="see mailer contacts set --help")
     contact = _find(obj, who)
     updated = app.store(obj.config).update_contact(contact.email, **changes)
-    click.echo(f"{updated.email}: " + ", ".join(f"{k} = {v!r}" for k, v in changes.items()
-                                                 if k != "name_fixed"))
+    click.echo(
+        f"{updated.email}: "
+        + ", ".join(f"{k} = {v!r}" for k, v in changes.items() if k != "name_fixed")
+    )
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -388,7 +444,7 @@ def status(obj: Ctx, fmt: str) -> None:
         return
     click.echo(f"store: {config.store_path}")
     click.echo(f"contacts: {stats['contacts']}")
-    by_status = stats.get("by_status") or {}
+    by_status = stats.get("contacts_by_status") or {}
     if by_status:
         click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
     click.echo(f"messages seen: {stats['messages_seen']}")
@@ -396,8 +452,10 @@ def status(obj: Ctx, fmt: str) -> None:
     if folders:
         click.echo("folders:")
         for f in folders:
-            click.echo(f"  {f['source']} {f['folder']}: up to UID {f['last_uid']}, "
-                       f"last scan {f['scanned_at'] or 'never'}")
+            click.echo(
+                f"  {f['source']} {f['folder']}: up to UID {f['last_uid']}, "
+                f"last scan {f['scanned_at'] or 'never'}"
+            )
     else:
         click.echo("folders: none scanned yet (run `mailer scan` or `mailer import`)")
     click.echo(f"unreadable messages: {stats['parse_failures']}")

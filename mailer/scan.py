@@ -89,7 +89,7 @@ def scan(
             position = FolderState(source.id, name, info.uidvalidity, batch[-1].uid or 0, stamp)
             result = store.commit_scan_batch(position, parsed, failures)
             folder.fetched += len(batch)
-            folder.new += result.new_messages
+            folder.new += result.new
             folder.duplicates += result.duplicates
             folder.failed += len(failures)
             folder.skipped += sum(1 for p in parsed if p.skipped)

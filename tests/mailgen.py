@@ -92,8 +92,14 @@ def sample_history(now: datetime | None = None, seed: int = 7) -> list[Mail]:
         turn = 0
         while when < now - timedelta(days=gap * (i % 4)):
             subject = rng.choice(
-                ["Coffee next week?", "Re: the proposal", "Intro to the data team",
-                 "Conference in Lisbon", "Quick question", "Re: hiring"]
+                [
+                    "Coffee next week?",
+                    "Re: the proposal",
+                    "Intro to the data team",
+                    "Conference in Lisbon",
+                    "Quick question",
+                    "Re: hiring",
+                ]
             )
             if turn % 2 == 0:
                 add("INBOX", message(person, [me], when, subject), when)
@@ -113,11 +119,25 @@ def sample_history(now: datetime | None = None, seed: int = 7) -> list[Mail]:
     # Automated and mass mail: none of these are relationships.
     for k in range(6):
         when = now - timedelta(days=7 * k + 1)
-        add("INBOX", message(("Weekly Digest", "news@newsletter.example"), [me], when,
-                             f"Issue #{100 + k}", headers={"List-Id": "<weekly.newsletter.example>",
-                                                          "List-Unsubscribe": "<mailto:u@x>"}), when)
-        add("INBOX", message(("GitHub", "noreply@github.example"), [me], when,
-                             "[repo] build passed"), when)
+        add(
+            "INBOX",
+            message(
+                ("Weekly Digest", "news@newsletter.example"),
+                [me],
+                when,
+                f"Issue #{100 + k}",
+                headers={
+                    "List-Id": "<weekly.newsletter.example>",
+                    "List-Unsubscribe": "<mailto:u@x>",
+                },
+            ),
+            when,
+        )
+        add(
+            "INBOX",
+            message(("GitHub", "noreply@github.example"), [me], when, "[repo] build passed"),
+            when,
+        )
     everyone = [(f"Guest {k}", f"guest{k}@party.example") for k in range(30)]
     when = now - timedelta(days=40)
     add("Sent", message(me, everyone, when, "Summer party invitation"), when)

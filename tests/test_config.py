@@ -44,8 +44,13 @@ def test_example_parses_and_documents_every_key() -> None:
 def test_starter_from_init_parses() -> None:
     from mailer.cli import STARTER
 
-    text = STARTER.format(host="imap.x.org", email="a@x.org", name="A", command_address="a+m@x.org",
-                          password_env="MAILER_PASSWORD")
+    text = STARTER.format(
+        host="imap.x.org",
+        email="a@x.org",
+        name="A",
+        command_address="a+m@x.org",
+        password_env="MAILER_PASSWORD",
+    )
     config = cfg.from_dict(tomllib.loads(text))
     assert config.get("commands.address") == "a+m@x.org"
     assert config.get("commands.allowed_senders") == ("a@x.org",)
@@ -61,8 +66,13 @@ def test_every_problem_in_one_message_with_full_paths() -> None:
         cfg.from_dict(data, Path("/c.toml"))
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("config error in /c.toml")
-    for part in ("account.port:", "account.securty: unknown key (did you mean account.security?)",
-                 "me.addresses:", "rules.default_cadence:", "rules.tiers:"):
+    for part in (
+        "account.port:",
+        "account.securty: unknown key (did you mean account.security?)",
+        "me.addresses:",
+        "rules.default_cadence:",
+        "rules.tiers:",
+    ):
         assert part in msg
     assert e.value.exit_code == 2
 

@@ -37,7 +37,9 @@ class Source(Protocol):
         """UIDs greater than `last_uid`, ascending."""
         ...
 
-    def fetch(self, info: FolderInfo, uids: list[int], batch_size: int) -> Iterator[list[RawMessage]]:
+    def fetch(
+        self, info: FolderInfo, uids: list[int], batch_size: int
+    ) -> Iterator[list[RawMessage]]:
         """The header blocks of `uids`, in that order, in batches."""
         ...
 

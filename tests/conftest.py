@@ -1,0 +1,73 @@
+"""Shared fixtures: a real Dovecot for the session, a fresh IMAP user per test, the corpus.
+
+Tests that need outside things (Dovecot, the shared real-mail corpus) skip
+when they are missing, so a laptop without them still runs the rest. CI sets
+``MAILER_REQUIRE_SERVERS=1`` so the same absence fails instead: a broken CI
+image must not pass by skipping everything.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from dovecot import Dovecot, ImapUser, ServerUnavailable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus"
+
+
+def servers_required() -> bool:
+    return os.environ.get("MAILER_REQUIRE_SERVERS") == "1"
+
+
+def require_or_skip(reason: str) -> NoReturn:
+    """Skip for a missing outside dependency, or fail when MAILER_REQUIRE_SERVERS=1."""
+    if servers_required():
+        pytest.fail(f"{reason} (MAILER_REQUIRE_SERVERS=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _started(server: Dovecot) -> Dovecot:
+    try:
+        return server.start()
+    except ServerUnavailable as e:
+        server.close()
+        require_or_skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One Dovecot for the whole session; tests keep apart by using their own users."""
+    server = _started(Dovecot())
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def private_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot of the test's own, for tests that stop, kill or restart the server."""
+    server = _started(Dovecot())
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def imap_user(dovecot: Dovecot) -> ImapUser:
+    """A new user with an empty mailbox on the session server."""
+    return dovecot.new_account()
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The shared real-mail corpus (``../shared/corpus`` beside the project)."""
+    if not CORPUS_DIR.is_dir():
+        require_or_skip(f"shared mail corpus not found at {CORPUS_DIR}")
+    return CORPUS_DIR
