@@ -97,6 +97,7 @@ format_option = click.option(
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Keep your professional network alive from the mailbox you already have."""
     ctx.obj = Ctx(config_path, verbose)
+    clock.now()  # a bad MAILER_NOW fails every command up front, not halfway through
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

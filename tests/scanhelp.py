@@ -28,89 +28,153 @@ def raw(headers: str, body: str = "body\r\n") -> bytes:
 # (folder, message bytes, INTERNALDATE)
 HISTORY: list[tuple[str, bytes, datetime]] = [
     # +0100 -> 08:15 UTC
-    ("INBOX", raw("""From: "Anna Berg" <Anna.Berg@North.example>
+    (
+        "INBOX",
+        raw("""From: "Anna Berg" <Anna.Berg@North.example>
 To: Pat Doe <me@example.org>
 Subject: Hello
 Date: Tue, 03 Mar 2026 09:15:00 +0100
-Message-ID: <h1@test>"""), utc(2026, 3, 3, 8, 16)),
+Message-ID: <h1@test>"""),
+        utc(2026, 3, 3, 8, 16),
+    ),
     # -0700 late evening -> next day 06:30 UTC
-    ("INBOX", raw("""From: Anna Berg <anna.berg@north.example>
+    (
+        "INBOX",
+        raw("""From: Anna Berg <anna.berg@north.example>
 To: me@example.org
 Subject: Re: plans
 Date: Mon, 01 Jun 2026 23:30:00 -0700
-Message-ID: <h2@test>"""), utc(2026, 6, 2, 6, 31)),
+Message-ID: <h2@test>"""),
+        utc(2026, 6, 2, 6, 31),
+    ),
     # no Date: INTERNALDATE counts
-    ("INBOX", raw("""From: bob@x.example
+    (
+        "INBOX",
+        raw("""From: bob@x.example
 To: me@example.org
 Subject: no date here
-Message-ID: <h3@test>"""), utc(2026, 5, 5, 10, 0)),
+Message-ID: <h3@test>"""),
+        utc(2026, 5, 5, 10, 0),
+    ),
     # Date years after delivery: a broken clock, INTERNALDATE counts
-    ("INBOX", raw("""From: Carol <carol@c.example>
+    (
+        "INBOX",
+        raw("""From: Carol <carol@c.example>
 To: me@example.org
 Subject: from the future
 Date: Sat, 01 Jan 2033 00:00:00 +0000
-Message-ID: <h4@test>"""), utc(2026, 4, 1, 12, 0)),
+Message-ID: <h4@test>"""),
+        utc(2026, 4, 1, 12, 0),
+    ),
     # a mailing list: not a relationship
-    ("INBOX", raw("""From: Dave <dave@list.example>
+    (
+        "INBOX",
+        raw("""From: Dave <dave@list.example>
 To: me@example.org
 List-Id: <news.list.example>
 Subject: Weekly
 Date: Wed, 01 Jul 2026 10:00:00 +0000
-Message-ID: <h5@test>"""), utc(2026, 7, 1, 10, 0)),
+Message-ID: <h5@test>"""),
+        utc(2026, 7, 1, 10, 0),
+    ),
     # the owner's alias, a copy in INBOX: outbound to Anna
-    ("INBOX", raw("""From: Pat <ME@Example.org>
+    (
+        "INBOX",
+        raw("""From: Pat <ME@Example.org>
 To: anna.berg@north.example
 Subject: see you
 Date: Wed, 10 Jun 2026 12:00:00 +0000
-Message-ID: <h6@test>"""), utc(2026, 6, 10, 12, 0)),
+Message-ID: <h6@test>"""),
+        utc(2026, 6, 10, 12, 0),
+    ),
     # an encoded name
-    ("INBOX", raw("""From: =?utf-8?q?Zo=C3=AB_Quinn?= <zoe@y.example>
+    (
+        "INBOX",
+        raw("""From: =?utf-8?q?Zo=C3=AB_Quinn?= <zoe@y.example>
 To: me@example.org
 Subject: =?utf-8?q?Caf=C3=A9?=
 Date: Thu, 02 Jul 2026 08:00:00 +0000
-Message-ID: <h7@test>"""), utc(2026, 7, 2, 8, 0)),
-    ("Sent", raw("""From: Pat Doe <me@example.org>
+Message-ID: <h7@test>"""),
+        utc(2026, 7, 2, 8, 0),
+    ),
+    (
+        "Sent",
+        raw("""From: Pat Doe <me@example.org>
 To: Anna Berg <anna.berg@north.example>
 Cc: bob@x.example
 Subject: Re: Hello
 Date: Wed, 04 Mar 2026 10:00:00 +0000
-Message-ID: <h8@test>"""), utc(2026, 3, 4, 10, 0)),
-    ("Sent", raw(
-        "From: me@example.org\nTo: "
-        + ", ".join(f"guest{i}@party.example" for i in range(25))
-        + "\nSubject: party\nDate: Fri, 03 Jul 2026 10:00:00 +0000\nMessage-ID: <h9@test>"
-    ), utc(2026, 7, 3, 10, 0)),
-    ("Sent", raw("""From: me@example.org
+Message-ID: <h8@test>"""),
+        utc(2026, 3, 4, 10, 0),
+    ),
+    (
+        "Sent",
+        raw(
+            "From: me@example.org\nTo: "
+            + ", ".join(f"guest{i}@party.example" for i in range(25))
+            + "\nSubject: party\nDate: Fri, 03 Jul 2026 10:00:00 +0000\nMessage-ID: <h9@test>"
+        ),
+        utc(2026, 7, 3, 10, 0),
+    ),
+    (
+        "Sent",
+        raw("""From: me@example.org
 To: me@example.org
 Subject: note to self
 Date: Fri, 03 Jul 2026 11:00:00 +0000
-Message-ID: <h10@test>"""), utc(2026, 7, 3, 11, 0)),
-    ("Sent", raw("""From: me@example.org
+Message-ID: <h10@test>"""),
+        utc(2026, 7, 3, 11, 0),
+    ),
+    (
+        "Sent",
+        raw("""From: me@example.org
 To: "Anna" <anna.berg@north.example>
 Bcc: Erin <erin@e.example>
 Subject: quietly
 Date: Mon, 15 Jun 2026 07:00:00 +0200
-Message-ID: <h11@test>"""), utc(2026, 6, 15, 5, 0)),
+Message-ID: <h11@test>"""),
+        utc(2026, 6, 15, 5, 0),
+    ),
 ]
 
 # Worked out by hand from HISTORY above (SPEC section 3).
 EXPECTED = {
     # the newest non-empty name wins (SPEC 3): the owner's own "Anna" of 15 June
     "anna.berg@north.example": dict(
-        name="Anna", last_inbound="2026-06-02T06:30:00Z",
-        last_outbound="2026-06-15T05:00:00Z", messages_in=2, messages_out=3),
+        name="Anna",
+        last_inbound="2026-06-02T06:30:00Z",
+        last_outbound="2026-06-15T05:00:00Z",
+        messages_in=2,
+        messages_out=3,
+    ),
     "bob@x.example": dict(
-        name=None, last_inbound="2026-05-05T10:00:00Z",
-        last_outbound="2026-03-04T10:00:00Z", messages_in=1, messages_out=1),
+        name=None,
+        last_inbound="2026-05-05T10:00:00Z",
+        last_outbound="2026-03-04T10:00:00Z",
+        messages_in=1,
+        messages_out=1,
+    ),
     "carol@c.example": dict(
-        name="Carol", last_inbound="2026-04-01T12:00:00Z", last_outbound=None,
-        messages_in=1, messages_out=0),
+        name="Carol",
+        last_inbound="2026-04-01T12:00:00Z",
+        last_outbound=None,
+        messages_in=1,
+        messages_out=0,
+    ),
     "zoe@y.example": dict(
-        name="Zoë Quinn", last_inbound="2026-07-02T08:00:00Z", last_outbound=None,
-        messages_in=1, messages_out=0),
+        name="Zoë Quinn",
+        last_inbound="2026-07-02T08:00:00Z",
+        last_outbound=None,
+        messages_in=1,
+        messages_out=0,
+    ),
     "erin@e.example": dict(
-        name="Erin", last_inbound=None, last_outbound="2026-06-15T05:00:00Z",
-        messages_in=0, messages_out=1),
+        name="Erin",
+        last_inbound=None,
+        last_outbound="2026-06-15T05:00:00Z",
+        messages_in=0,
+        messages_out=1,
+    ),
 }
 
 
@@ -125,9 +189,13 @@ def write_config(tmp: Path, user: ImapUser | None, **sections: dict[str, Any]) -
     lines = []
     if user is not None:
         account = {
-            "host": "127.0.0.1", "port": user.imaps_port, "security": "tls",
-            "username": user.username, "password_env": PASSWORD_ENV,
-            "ca_file": user.cert_path, "timeout": 10,
+            "host": "127.0.0.1",
+            "port": user.imaps_port,
+            "security": "tls",
+            "username": user.username,
+            "password_env": PASSWORD_ENV,
+            "ca_file": user.cert_path,
+            "timeout": 10,
             **sections.pop("account", {}),
         }
         sections = {"account": account, **sections}
@@ -142,9 +210,13 @@ def write_config(tmp: Path, user: ImapUser | None, **sections: dict[str, Any]) -
     return path
 
 
-def mailer(config: Path | None, *args: str, user: ImapUser | None = None,
-           env: dict[str, str] | None = None, timeout: float = 120,
-           ) -> subprocess.CompletedProcess[str]:
+def mailer(
+    config: Path | None,
+    *args: str,
+    user: ImapUser | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
     """Run the real `mailer` command in a child process."""
     full_env = {**os.environ, **(env or {})}
     if user is not None:
@@ -152,8 +224,9 @@ def mailer(config: Path | None, *args: str, user: ImapUser | None = None,
     cmd = [sys.executable, "-m", "mailer"]
     if config is not None:
         cmd += ["--config", str(config)]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, env=full_env,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+    )
 
 
 def contacts_json(config: Path) -> list[dict[str, Any]]:

@@ -65,9 +65,22 @@ def test_scan_learns_exact_last_contact_in_utc(loaded: tuple[ImapUser, Path]) ->
     emails = {r["email"] for r in rows}
     assert ME[1] not in emails and not any("guest" in e or "dave" in e for e in emails)
     for r in rows:  # the SPEC section 4 contract keys
-        assert {"email", "name", "status", "tier", "tags", "trust", "first_seen",
-                "last_inbound", "last_outbound", "last_contact", "messages_in",
-                "messages_out", "next_due", "snoozed_until"} <= set(r)
+        assert {
+            "email",
+            "name",
+            "status",
+            "tier",
+            "tags",
+            "trust",
+            "first_seen",
+            "last_inbound",
+            "last_outbound",
+            "last_contact",
+            "messages_in",
+            "messages_out",
+            "next_due",
+            "snoozed_until",
+        } <= set(r)
         assert r["status"] == "seed" and isinstance(r["tags"], list)
 
 
@@ -94,11 +107,16 @@ def test_incremental_scan_reads_only_new_mail(loaded: tuple[ImapUser, Path]) -> 
     first = _imap_scan(config)
     assert first.fetched == len(HISTORY)
     assert _imap_scan(config).fetched == 0
-    user.append("INBOX", [raw("""From: Anna Berg <anna.berg@north.example>
+    user.append(
+        "INBOX",
+        [
+            raw("""From: Anna Berg <anna.berg@north.example>
 To: me@example.org
 Subject: later
 Date: Tue, 20 Oct 2026 10:00:00 +0000
-Message-ID: <late@test>""")])
+Message-ID: <late@test>""")
+        ],
+    )
     third = _imap_scan(config)
     assert third.fetched == 1 and third.folders[0].new == 1
     anna = Store(load(str(config)).store_path).contact("anna.berg@north.example")
@@ -132,7 +150,7 @@ def test_full_rescan_counts_nothing_twice(loaded: tuple[ImapUser, Path]) -> None
 def test_fast_fetch_reads_what_imapclient_reads(imap_user: ImapUser, tmp_path: Path) -> None:
     odd = [
         b"X-Only: a header we do not fetch\r\n\r\nbody\r\n",  # empty header fields
-        raw("From: a@b.example\nSubject: {literal-looking} (parens) \"quotes\" UID 99"),
+        raw('From: a@b.example\nSubject: {literal-looking} (parens) "quotes" UID 99'),
         raw("From: =?iso-8859-1?q?J=F6rg?= <j@b.example>\nDate: broken"),
         b"From: no-body@b.example\r\n\r\n",
         *bulk(50),
@@ -155,8 +173,10 @@ def test_fast_fetch_reads_what_imapclient_reads(imap_user: ImapUser, tmp_path: P
 
 def test_parse_fetch_handles_every_response_shape() -> None:
     data: list[Any] = [
-        (b'1 (UID 7 INTERNALDATE "01-Feb-2026 10:00:00 +0100" BODY[HEADER.FIELDS (FROM)] {9}',
-         b"From: a\r\n"),
+        (
+            b'1 (UID 7 INTERNALDATE "01-Feb-2026 10:00:00 +0100" BODY[HEADER.FIELDS (FROM)] {9}',
+            b"From: a\r\n",
+        ),
         b")",
         (b"2 (BODY[HEADER.FIELDS (FROM)] {9}", b"From: b\r\n"),
         b' UID 8 INTERNALDATE " 2-Mar-2026 23:59:59 -0500")',
@@ -165,7 +185,10 @@ def test_parse_fetch_handles_every_response_shape() -> None:
     out = parse_fetch(data)
     assert [(m.uid, m.header) for m in out] == [(7, b"From: a\r\n"), (8, b"From: b\r\n"), (9, b"")]
     assert [m.internaldate for m in out] == [
-        utc(2026, 2, 1, 9), utc(2026, 3, 3, 4, 59, 59), utc(2026, 3, 3)]
+        utc(2026, 2, 1, 9),
+        utc(2026, 3, 3, 4, 59, 59),
+        utc(2026, 3, 3),
+    ]
 
 
 def test_uid_set_compresses_runs() -> None:
@@ -187,14 +210,22 @@ def test_special_folders_and_check(loaded: tuple[ImapUser, Path]) -> None:
 
 def test_starttls_and_extra_folders(imap_user: ImapUser, tmp_path: Path) -> None:
     load_history(imap_user)
-    imap_user.append("Archive", [raw("""From: Old Friend <old@friend.example>
+    imap_user.append(
+        "Archive",
+        [
+            raw("""From: Old Friend <old@friend.example>
 To: me@example.org
 Subject: long ago
 Date: Mon, 05 Jan 2015 10:00:00 +0000
-Message-ID: <arch@test>""")])
-    config = write_config(tmp_path, imap_user,
-                          account={"port": imap_user.imap_port, "security": "starttls"},
-                          folders={"extra": ["Archive"]})
+Message-ID: <arch@test>""")
+        ],
+    )
+    config = write_config(
+        tmp_path,
+        imap_user,
+        account={"port": imap_user.imap_port, "security": "starttls"},
+        folders={"extra": ["Archive"]},
+    )
     out = mailer(config, "scan", user=imap_user)
     assert out.returncode == 0, out.stderr
     assert "Archive: 1 read, 1 new" in out.stdout
@@ -202,8 +233,13 @@ Message-ID: <arch@test>""")])
 
 
 def test_status_shows_folders_and_unreadable(imap_user: ImapUser, tmp_path: Path) -> None:
-    imap_user.append("INBOX", [raw("Subject: no sender at all\nDate: Mon, 05 Jan 2026 10:00:00 +0000"),
-                               raw("From: ok@x.example\nTo: me@example.org")])
+    imap_user.append(
+        "INBOX",
+        [
+            raw("Subject: no sender at all\nDate: Mon, 05 Jan 2026 10:00:00 +0000"),
+            raw("From: ok@x.example\nTo: me@example.org"),
+        ],
+    )
     config = write_config(tmp_path, imap_user)
     assert mailer(config, "scan", user=imap_user).returncode == 0
     status = mailer(config, "status")

@@ -183,8 +183,9 @@ class ImapSource:
         self, info: FolderInfo, uids: list[int], batch_size: int
     ) -> Iterator[list[RawMessage]]:
         batch: list[RawMessage] = []
-        for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start : start + FETCH_CHUNK]
+        step = min(FETCH_CHUNK, batch_size)
+        for start in range(0, len(uids), step):
+            chunk = uids[start : start + step]
             with self._guard(f"fetching headers from {info.name!r}"):
                 batch.extend(self._fetch_chunk(chunk))
             if len(batch) >= batch_size:

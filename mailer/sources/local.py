@@ -64,6 +64,11 @@ class MboxSource:
             self._keys = list(self._box.iterkeys())
         except (OSError, mailbox.Error) as e:
             raise UsageError(f"cannot read mbox {path}: {e}") from None
+        if not self._keys and path.stat().st_size > 0:
+            raise UsageError(
+                f"{path} holds no mbox messages",
+                hint="in an mbox file each message starts with a 'From ' line",
+            )
 
     def scan_folders(self) -> list[str]:
         return [str(self.path)]

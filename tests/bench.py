@@ -1,0 +1,317 @@
+"""End-to-end scan benchmark against a real, private Dovecot (`make bench`).
+
+    .venv/bin/python tests/bench.py [--messages N] [--contacts N]
+
+Why: the scan's speed and memory claims only mean something next to what the
+server and the wire allow, on the same machine in the same run. So one run
+loads 100,000 generated messages into a throwaway Dovecot, times a plain
+imapclient header fetch of everything as the floor, then times the real
+`mailer scan` (a child process: start-up, TLS, parsing, store writes) against
+it, a no-op rescan against bare start-up, and `contacts list` at 10,000
+contacts. It prints a table, PASS/FAIL per target, and a last line of JSON
+for the README; it exits 1 if a target fails. Not a pytest test (the name
+does not start with test_), never part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import email.utils
+import json
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+sys.path[:0] = [str(TESTS), str(ROOT)]
+
+import imapclient  # noqa: E402
+import mailgen  # noqa: E402
+from dovecot import Dovecot, ImapUser  # noqa: E402
+from scanhelp import PASSWORD_ENV, write_config  # noqa: E402
+
+from mailer.core.headers import HEADER_FIELDS  # noqa: E402
+
+FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses range strings
+BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
+REPEATS = 5  # runs per median
+CHILD_TIMEOUT = 600.0
+
+# name -> (limit, unit); every target is "measured <= limit".
+TARGETS = {
+    "scan_vs_raw_ratio": (1.25, "x"),
+    "scan_peak_rss_mb": (150.0, "MB"),
+    "noop_rescan_overhead_s": (0.3, "s"),
+    "contacts_list_table_s": (0.3, "s"),
+    "contacts_list_json_s": (0.3, "s"),
+}
+
+
+def mailer_command() -> list[str]:
+    """The installed `mailer` script of this interpreter's venv, else the project's."""
+    for candidate in (Path(sys.executable).parent / "mailer", ROOT / ".venv" / "bin" / "mailer"):
+        if os.access(candidate, os.X_OK):
+            return [str(candidate)]
+    return [sys.executable, "-m", "mailer"]
+
+
+@dataclasses.dataclass
+class Child:
+    """One finished child process."""
+
+    seconds: float  # wall time, spawn to exit
+    maxrss_kb: int  # its own peak RSS
+    out: str
+
+
+def run_child(cmd: Sequence[str], env: dict[str, str], *, keep_output: bool = True) -> Child:
+    """Run cmd to the end; os.wait4 gives that child's own ru_maxrss (KB on Linux)."""
+    with (
+        tempfile.TemporaryFile() if keep_output else open(os.devnull, "wb") as out,
+        tempfile.TemporaryFile() as err,
+    ):
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        timer = threading.Timer(CHILD_TIMEOUT, os.kill, (proc.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # interrupted: leave no child behind
+            os.kill(proc.pid, signal.SIGKILL)
+            os.waitpid(proc.pid, 0)
+            raise
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen does not wait again
+        if proc.returncode != 0:
+            err.seek(0)
+            message = err.read().decode(errors="replace")[-3000:]
+            raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}:\n{message}")
+        text = ""
+        if keep_output:
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+    return Child(seconds, usage.ru_maxrss, text)
+
+
+def median_seconds(run: Callable[[], Child]) -> float:
+    return statistics.median(run().seconds for _ in range(REPEATS))
+
+
+# --- load ------------------------------------------------------------------------------------
+
+_FROM = re.compile(rb"^From: (.*)\r$", re.M)
+_DATE = re.compile(rb"^Date: (.*)\r$", re.M)
+
+
+def load(user: ImapUser, messages: list[bytes]) -> dict[str, int]:
+    """Outbound mail (From = the owner) goes to Sent, the rest to INBOX; Date = INTERNALDATE."""
+    owner = mailgen.OWNER.encode()
+    folders: dict[str, tuple[list[bytes], list[dt.datetime]]] = {
+        "INBOX": ([], []),
+        "Sent": ([], []),
+    }
+    for data in messages:
+        frm, date = _FROM.search(data), _DATE.search(data)
+        assert frm and date, data[:200]
+        box = folders["Sent" if owner in frm.group(1) else "INBOX"]
+        box[0].append(data)
+        box[1].append(email.utils.parsedate_to_datetime(date.group(1).decode()))
+    for name, (data, dates) in folders.items():
+        user.write_maildir(name, data, internaldates=dates)
+    return {name: len(data) for name, (data, _) in folders.items()}
+
+
+# --- raw fetch -------------------------------------------------------------------------------
+
+
+def raw_fetch(user: ImapUser, folders: Sequence[str]) -> int:
+    """Login, then SELECT, SEARCH and header FETCH of every message with plain imapclient."""
+    fetched = 0
+    with user.connect() as client:  # IMAPS, verified against the harness certificate
+        for folder in folders:
+            client.select_folder(folder, readonly=True)
+            uids = sorted(client.search(["ALL"]))
+            for start in range(0, len(uids), FETCH_CHUNK):
+                rows = client.fetch(uids[start : start + FETCH_CHUNK], [b"INTERNALDATE", BODY])
+                fetched += len(rows)
+    return fetched
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    try:
+        dovecot = subprocess.run(
+            ["dovecot", "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        dovecot = "?"
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "dovecot": dovecot.split()[0] if dovecot else "?",
+        "imapclient": imapclient.__version__,
+        "store_dir": tempfile.gettempdir(),
+    }
+
+
+def row(label: str, value: str) -> None:
+    print(f"  {label:<44} {value}")
+
+
+def bench(messages_count: int, contacts: int) -> int:
+    env = dict(os.environ)
+    env.pop("MAILER_CONFIG", None)
+    mailer = mailer_command()
+    r: dict[str, Any] = {"messages": messages_count, "contacts_generated": contacts}
+
+    print("machine")
+    info = machine()
+    for k, v in info.items():
+        row(k, str(v))
+    r["machine"] = info
+
+    t = time.perf_counter()
+    messages = mailgen.bulk(messages_count, contacts=contacts)
+    r["generate_s"] = time.perf_counter() - t
+    # Distinct correspondents the data holds: the people plus the Cc'd team addresses.
+    people = set(re.findall(rb"person\d+@corp\d+\.example", b"\n".join(messages)))
+    teams = set(re.findall(rb"team\d+@corp\.example", b"\n".join(messages)))
+
+    with Dovecot() as server, tempfile.TemporaryDirectory(prefix="mailer-bench-") as tmp:
+        user = server.new_account()
+        env[PASSWORD_ENV] = user.password
+
+        print(f"\nload ({messages_count:,} messages over {contacts:,} contacts)")
+        t = time.perf_counter()
+        split = load(user, messages)
+        r["load_s"] = time.perf_counter() - t
+        r["folders"] = split
+        del messages
+        row("generate (mailgen.bulk)", f"{r['generate_s']:.2f} s")
+        row("write_maildir, INBOX + Sent", f"{r['load_s']:.2f} s  {split}")
+        folders = list(split)
+
+        # The first pass builds Dovecot's index and cache files: untimed for the comparison.
+        t = time.perf_counter()
+        raw_fetch(user, folders)
+        r["warmup_s"] = time.perf_counter() - t
+        row("warm-up fetch (Dovecot builds its cache)", f"{r['warmup_s']:.2f} s")
+
+        print("\nscan")
+        t = time.perf_counter()
+        got = raw_fetch(user, folders)
+        r["raw_fetch_s"] = time.perf_counter() - t
+        if got != messages_count:
+            raise RuntimeError(f"raw fetch returned {got} messages, not {messages_count}")
+        r["raw_fetch_msgs_per_s"] = messages_count / r["raw_fetch_s"]
+        row(
+            f"raw imapclient fetch ({FETCH_CHUNK:,} UIDs a FETCH)",
+            f"{r['raw_fetch_s']:.2f} s  ({r['raw_fetch_msgs_per_s']:,.0f} msg/s)",
+        )
+
+        config = write_config(
+            Path(tmp),
+            user,
+            me={"name": mailgen.OWNER_NAME, "addresses": [mailgen.OWNER]},
+        )
+        scan_cmd = [*mailer, "--config", str(config), "scan"]
+        scan = run_child(scan_cmd, env)
+        r["scan_s"] = scan.seconds
+        r["scan_msgs_per_s"] = messages_count / scan.seconds
+        r["scan_vs_raw_ratio"] = scan.seconds / r["raw_fetch_s"]
+        r["scan_peak_rss_mb"] = scan.maxrss_kb / 1024
+        read = sum(int(n) for n in re.findall(r": (\d+) read", scan.out))
+        row(
+            "mailer scan, first (whole process)",
+            f"{scan.seconds:.2f} s  ({r['scan_msgs_per_s']:,.0f} msg/s)",
+        )
+        for line in scan.out.strip().splitlines():
+            row("", line)
+        row("scan / raw fetch", f"{r['scan_vs_raw_ratio']:.2f}x")
+        row("scan peak RSS", f"{r['scan_peak_rss_mb']:.0f} MB")
+        if read != messages_count:
+            raise RuntimeError(f"scan read {read} messages, not {messages_count}:\n{scan.out}")
+
+        print(f"\nno-op rescan (median of {REPEATS})")
+        # Interleaved so drift on the machine hits both sides alike.
+        noop: list[float] = []
+        startup: list[float] = []
+        for _ in range(REPEATS):
+            noop.append(run_child(scan_cmd, env).seconds)
+            startup.append(run_child([*mailer, "--version"], env).seconds)
+        r["noop_rescan_s"] = statistics.median(noop)
+        r["startup_s"] = statistics.median(startup)
+        r["noop_rescan_overhead_s"] = r["noop_rescan_s"] - r["startup_s"]
+        row("mailer scan, nothing new", f"{r['noop_rescan_s']:.3f} s")
+        row("mailer --version (start-up)", f"{r['startup_s']:.3f} s")
+        row("rescan adds", f"{r['noop_rescan_overhead_s']:.3f} s")
+
+        listed = run_child(
+            [*mailer, "--config", str(config), "contacts", "list", "--format", "json"], env
+        )
+        r["contacts_in_store"] = len(json.loads(listed.out))
+        r["contacts_expected"] = len(people) + len(teams)
+        print(f"\ncontacts list (median of {REPEATS})")
+        row(
+            "contacts in the store",
+            f"{r['contacts_in_store']:,}  (data has {len(people):,} people + {len(teams)} team)",
+        )
+        for fmt in ("table", "json"):
+            cmd = [*mailer, "--config", str(config), "contacts", "list", "--format", fmt]
+            r[f"contacts_list_{fmt}_s"] = median_seconds(
+                lambda cmd=cmd: run_child(cmd, env, keep_output=False)
+            )
+            row(f"contacts list --format {fmt} > /dev/null", f"{r[f'contacts_list_{fmt}_s']:.3f} s")
+
+    print("\ntargets")
+    failed = 0
+    for name, (limit, unit) in TARGETS.items():
+        value = r[name]
+        ok = value <= limit
+        failed += not ok
+        row(name, f"{value:.3f} {unit} <= {limit} {unit}  {'PASS' if ok else 'FAIL'}")
+    r["targets"] = {name: r[name] <= limit for name, (limit, _) in TARGETS.items()}
+    r["pass"] = not failed
+    print()
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}))
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=100_000, help="messages to load")
+    parser.add_argument("--contacts", type=int, default=10_000, help="distinct correspondents")
+    args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the with blocks stop Dovecot and delete the files.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    return bench(args.messages, args.contacts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
