@@ -26,7 +26,6 @@ from scanhelp import (
 
 from mailer import app
 from mailer.config import load
-from mailer.core.headers import Identity
 from mailer.scan import scan
 from mailer.sources.imap import ImapSource, connect, parse_fetch, uid_set
 from mailer.store import Store
@@ -140,7 +139,7 @@ def test_uidvalidity_change_rescans_without_double_counting(loaded: tuple[ImapUs
 
 
 def test_full_rescan_counts_nothing_twice(loaded: tuple[ImapUser, Path]) -> None:
-    user, config = loaded
+    _, config = loaded
     _imap_scan(config)
     report = _imap_scan(config, full=True)
     assert report.fetched == len(HISTORY)
