@@ -144,8 +144,12 @@ class Contact:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Contact:
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        values = {k: v for k, v in doc.items() if k in known}
+        if doc.keys() <= _CONTACT_FIELDS:  # the usual case: no keys of a later version
+            return cls(**{**doc, "tags": tuple(doc.get("tags") or ())})
+        values = {k: v for k, v in doc.items() if k in _CONTACT_FIELDS}
         values["tags"] = tuple(values.get("tags") or ())
-        extra = {k: v for k, v in doc.items() if k not in known}
+        extra = {k: v for k, v in doc.items() if k not in _CONTACT_FIELDS}
         return cls(**values, extra=extra)
+
+
+_CONTACT_FIELDS = frozenset(f.name for f in dataclasses.fields(Contact)) - {"extra"}

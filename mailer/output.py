@@ -18,6 +18,8 @@ FORMATS = ("table", "json", "csv")
 def _cell(value: Any, width: int = 40) -> str:
     if value is None:
         return "-"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list | tuple):
         value = ",".join(str(v) for v in value)
     text = " ".join(str(value).split())
@@ -39,7 +41,10 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
     """`rows` as `fmt`; JSON and CSV carry every key, the table only `columns`."""
     if fmt == "json":
-        return json.dumps(list(rows), indent=2, ensure_ascii=False)
+        # One object per line: readable, and json's C encoder (indent= falls back to Python).
+        if not rows:
+            return "[]"
+        return "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]"
     if fmt == "csv":
         keys = list(rows[0]) if rows else list(columns)
         buf = io.StringIO()

@@ -132,6 +132,11 @@ class ImapSource:
         self._config = config
         self._client = client
         self._where = f"{account.host}:{account.port}"
+        imap = getattr(client, "_imap", None)
+        if imap is not None:
+            # imapclient turns imaplib's debug on and routes it to logging: a
+            # formatted string and a logging call per response line, even unlogged.
+            imap.debug = 0
 
     def _guard(self, what: str) -> contextlib.AbstractContextManager[None]:
         return _guard(self._where, what)
