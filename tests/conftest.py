@@ -15,6 +15,13 @@ from typing import NoReturn
 
 import pytest
 from dovecot import Dovecot, ImapUser, ServerUnavailable
+from hypothesis import settings
+
+# CI explores the same examples every run (a red CI must be reproducible);
+# a developer's run explores new ones and keeps failures in .hypothesis/.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus"

@@ -163,27 +163,105 @@ _MONTHS = {
 # What an address is to the owner.
 _PERSON, _OWNER, _IGNORED = 0, 1, 2
 _Address = tuple[str, int, str | None]  # (lower-case address, kind, display name)
+# Cache bounds (entries): about 5 MB for a mailbox of 10,000 correspondents.
 _CACHE_SIZE = 50_000
+_LIST_CACHE_SIZE = 20_000
 _MAX_HARD_LIST = 8192  # characters of an address list the stdlib parser is given
 
 
-def _compile_ignore(patterns: Iterable[str]) -> re.Pattern[str] | None:
-    parts = []
-    for raw in patterns:
-        p = raw.strip().lower()
-        if not p:
-            continue
-        if any(c in p for c in "*?["):
-            parts.append(fnmatch.translate(p))
-        elif "@" in p[1:]:
-            parts.append(re.escape(p) + r"\Z")
-        else:
-            # A domain: "@example.com" or "example.com", subdomains included,
-            # because automated mail often comes from mail.example.com and the like.
-            parts.append(r"[^@]*@(?:[^@]*\.)?" + re.escape(p.lstrip("@")) + r"\Z")
-    if not parts:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in parts))
+_GLOB = re.compile(r"[*?\[]")
+_LITERAL = r"[^*?\[\]]+"
+
+
+class _Ignore:
+    """The ignore patterns, sorted by shape so that a check costs a few set
+    lookups and string tests instead of one regex of 30 alternatives that all
+    start with ".*" (2-3 µs for every new address of a first scan).
+    """
+
+    __slots__ = (
+        "contains",
+        "domain_prefix",
+        "domain_suffix",
+        "domains",
+        "exact",
+        "globs",
+        "local",
+        "prefix",
+        "suffix",
+    )
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        exact: set[str] = set()
+        domains: set[str] = set()
+        local: set[str] = set()
+        prefix: list[str] = []
+        suffix: list[str] = []
+        contains: list[str] = []
+        domain_prefix: list[str] = []
+        domain_suffix: list[str] = []
+        globs: list[str] = []
+        for raw in patterns:
+            p = raw.strip().lower()
+            if not p:
+                continue
+            if not _GLOB.search(p):
+                if "@" in p[1:]:
+                    exact.add(p)
+                else:
+                    # A domain, "@example.com" or "example.com", subdomains
+                    # included: automated mail often comes from mail.example.com.
+                    domains.add(p.lstrip("@"))
+                continue
+            name, at, domain = p.rpartition("@")
+            if at and domain == "*" and not _GLOB.search(name):
+                local.add(name)
+            elif at and domain == "*" and re.fullmatch(rf"\*{_LITERAL}\*", name):
+                contains.append(name[1:-1])
+            elif at and domain == "*" and re.fullmatch(rf"{_LITERAL}\*", name):
+                prefix.append(name[:-1])
+            elif at and domain == "*" and re.fullmatch(rf"\*{_LITERAL}", name):
+                suffix.append(name[1:])
+            elif name == "*" and re.fullmatch(rf"{_LITERAL}\*", domain):
+                domain_prefix.append(domain[:-1])
+            elif name == "*" and re.fullmatch(rf"\*{_LITERAL}", domain):
+                domain_suffix.append(domain[1:])
+            else:
+                globs.append(fnmatch.translate(p))
+        self.exact = frozenset(exact)
+        self.domains = frozenset(domains)
+        self.local = frozenset(local)
+        self.prefix = tuple(prefix)
+        self.suffix = tuple(suffix)
+        self.domain_prefix = tuple(domain_prefix)
+        self.domain_suffix = tuple(domain_suffix)
+        self.contains = re.compile("|".join(map(re.escape, contains))) if contains else None
+        self.globs = re.compile("|".join(globs)) if globs else None
+
+    def __call__(self, address: str) -> bool:
+        """True when `address` (lower-case) matches one of the patterns."""
+        if address in self.exact:
+            return True
+        name, _, domain = address.rpartition("@")
+        if (
+            name in self.local
+            or (self.prefix and name.startswith(self.prefix))
+            or (self.suffix and name.endswith(self.suffix))
+            or (self.contains is not None and self.contains.search(name))
+            or (self.domain_prefix and domain.startswith(self.domain_prefix))
+            or (self.domain_suffix and domain.endswith(self.domain_suffix))
+            or (self.globs is not None and self.globs.match(address))
+        ):
+            return True
+        if self.domains:
+            while True:
+                if domain in self.domains:
+                    return True
+                dot = domain.find(".")
+                if dot == -1:
+                    return False
+                domain = domain[dot + 1 :]
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +279,7 @@ class Identity:
     addresses: frozenset[str]
     max_recipients: int = 20
     ignore: tuple[str, ...] = DEFAULT_IGNORE
-    _ignore_re: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+    _ignored: _Ignore = field(init=False, repr=False, compare=False)
     # Caches, because a mailbox has far fewer distinct senders and recipient
     # lists than messages: raw address text -> (address, kind) or None when
     # not an address, and raw field value -> its addresses with their names.
@@ -217,7 +295,7 @@ class Identity:
         addresses = frozenset(a.strip().lower() for a in given if a and a.strip())
         object.__setattr__(self, "addresses", addresses)
         object.__setattr__(self, "ignore", tuple(self.ignore))
-        object.__setattr__(self, "_ignore_re", _compile_ignore(self.ignore))
+        object.__setattr__(self, "_ignored", _Ignore(self.ignore))
 
     @classmethod
     def from_config(
@@ -235,8 +313,7 @@ class Identity:
 
     def ignores(self, address: str) -> bool:
         """True when mail from `address` is automated by the ignore patterns."""
-        rx = self._ignore_re
-        return rx is not None and rx.match(address.strip().lower()) is not None
+        return self._ignored(address.strip().lower())
 
     def _classify(self, raw: str) -> tuple[str, int] | None:
         """(lower-case address, kind) of raw address text, None if not an address."""
@@ -249,7 +326,7 @@ class Identity:
             addr = addr.lower()
             if addr in self.addresses:
                 kind = _OWNER
-            elif self._ignore_re is not None and self._ignore_re.match(addr):
+            elif self._ignored(addr):
                 kind = _IGNORED
             else:
                 kind = _PERSON
@@ -264,8 +341,8 @@ class Identity:
         found = self._lists.get(value)
         if found is None:
             found = _parse_addresses(value, self)
-            if len(value) < 1000:
-                if len(self._lists) >= _CACHE_SIZE:
+            if len(value) <= 512:  # long lists are rare, and mass mail anyway
+                if len(self._lists) >= _LIST_CACHE_SIZE:
                     self._lists.clear()
                 self._lists[value] = found
         return found
@@ -410,7 +487,7 @@ def _parse_addresses(value: str, who: Identity) -> tuple[_Address, ...]:
         info = seen[raw] if raw in seen else who._classify(raw)
         if info is not None:
             addr, kind = info
-            found.append((addr, kind, _name(name, addr)))
+            found.append((addr, kind, _name(name, addr) if name else None))
     return tuple(found)
 
 
