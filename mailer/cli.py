@@ -208,6 +208,7 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
     """A rich progress bar on a terminal for long scans; silent otherwise."""
     if not sys.stderr.isatty():
         return (lambda *_: None), (lambda: None)
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     bar = Progress(
@@ -215,6 +216,7 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
+        console=Console(stderr=True),
         transient=True,
     )
     tasks: dict[str, Any] = {}

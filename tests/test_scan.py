@@ -247,3 +247,39 @@ def test_status_shows_folders_and_unreadable(imap_user: ImapUser, tmp_path: Path
     assert "no From" in status.stdout
     data = json.loads(mailer(config, "status", "--format", "json").stdout)
     assert data["parse_failures"] == 1 and data["contacts"] == 1
+
+
+def test_long_first_scan_shows_a_progress_bar_on_a_terminal(
+    imap_user: ImapUser, tmp_path: Path
+) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    imap_user.write_maildir("INBOX", bulk(6000))
+    config = write_config(tmp_path, imap_user, scan={"batch_size": 500})
+    leader, follower = pty.openpty()
+    env = {**os.environ, "MAILER_TEST_PASSWORD": imap_user.password, "TERM": "xterm"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailer", "--config", str(config), "scan"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the child
+            break
+        if not data:
+            break
+        chunks.append(data)
+    out, _ = proc.communicate(timeout=60)
+    os.close(leader)
+    terminal = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "INBOX" in terminal and "/6000" in terminal  # the bar: folder, done/total
+    assert b"INBOX: 6000 read" in out
