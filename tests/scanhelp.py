@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import mailgen
 from dovecot import ImapUser
 from mailgen import message
 
@@ -249,13 +250,7 @@ def write_mbox(path: Path, history: list[tuple[str, bytes, datetime]]) -> None:
 
 
 def write_plain_maildir(root: Path, history: list[tuple[str, bytes, datetime]]) -> None:
-    for n, (folder, data, when) in enumerate(history):
-        base = root if folder == "INBOX" else root / f".{folder}"
-        for sub in ("cur", "new", "tmp"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        path = base / "cur" / f"{int(when.timestamp())}.M{n}P1.test:2,S"
-        path.write_bytes(data)
-        os.utime(path, (when.timestamp(), when.timestamp()))
+    mailgen.write_maildir(root, [mailgen.Mail(f, data, when) for f, data, when in history])
 
 
 __all__ = ["EXPECTED", "HISTORY", "ME", "message"]
