@@ -104,6 +104,7 @@ class Contact:
     subject_seen: str | None = None  # when `last_subject` was seen
     name_seen: str | None = None  # when `name` was last seen, so newer names win
     name_fixed: bool = False  # set by the owner: scans no longer change it
+    recent_out: tuple[str, ...] = ()  # the newest outbound times (at most 10), newest first
     next_due: str | None = None
     snoozed_until: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
@@ -112,6 +113,12 @@ class Contact:
     def last_contact(self) -> str | None:
         dates = [d for d in (self.last_inbound, self.last_outbound) if d]
         return max(dates) if dates else None  # ISO strings in UTC sort as times
+
+    @property
+    def outbound_unanswered(self) -> int:
+        """Outbound messages since their last inbound one (counted among `recent_out`)."""
+        last_in = self.last_inbound or ""
+        return sum(1 for t in self.recent_out if t > last_in)
 
     def to_json(self) -> dict[str, Any]:
         """The SPEC section 4 contract object (plus a few extra keys)."""
@@ -131,6 +138,7 @@ class Contact:
             "messages_in": self.messages_in,
             "messages_out": self.messages_out,
             "last_subject": self.last_subject,
+            "outbound_unanswered": self.outbound_unanswered,
             "next_due": self.next_due,
             "snoozed_until": self.snoozed_until,
         }
@@ -139,15 +147,23 @@ class Contact:
         """The stored form (TinyDB document body)."""
         doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         doc["tags"] = list(self.tags)
+        doc["recent_out"] = list(self.recent_out)
         extra = doc.pop("extra")
         return {**extra, **doc}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Contact:
         if doc.keys() <= _CONTACT_FIELDS:  # the usual case: no keys of a later version
-            return cls(**{**doc, "tags": tuple(doc.get("tags") or ())})
+            return cls(
+                **{
+                    **doc,
+                    "tags": tuple(doc.get("tags") or ()),
+                    "recent_out": tuple(doc.get("recent_out") or ()),
+                }
+            )
         values = {k: v for k, v in doc.items() if k in _CONTACT_FIELDS}
         values["tags"] = tuple(values.get("tags") or ())
+        values["recent_out"] = tuple(values.get("recent_out") or ())
         extra = {k: v for k, v in doc.items() if k not in _CONTACT_FIELDS}
         return cls(**values, extra=extra)
 

@@ -14,6 +14,9 @@ from datetime import datetime
 from mailer.model import Contact, Interaction, iso
 
 
+RECENT_OUT = 10  # outbound times kept per contact: enough to tell a one-sided relationship
+
+
 def _later(a: str | None, b: str | None) -> str | None:
     if a is None:
         return b
@@ -38,7 +41,7 @@ def _newer(when: str, value: str, seen: str | None, current: str | None) -> bool
 class _Tally:
     """What one batch says about one person; datetimes until the end (cheap to compare)."""
 
-    __slots__ = ("first", "last_in", "last_out", "n_in", "n_out", "name", "subject")
+    __slots__ = ("first", "last_in", "last_out", "n_in", "n_out", "name", "outs", "subject")
 
     def __init__(self) -> None:
         self.n_in = self.n_out = 0
@@ -47,6 +50,7 @@ class _Tally:
         self.last_out: datetime | None = None
         self.name: tuple[datetime, str] | None = None
         self.subject: tuple[datetime, str] | None = None
+        self.outs: list[datetime] = []
 
 
 def fold(
@@ -72,6 +76,7 @@ def fold(
                 t.last_in = when
         else:
             t.n_out += 1
+            t.outs.append(when)
             if t.last_out is None or when > t.last_out:
                 t.last_out = when
         if it.name and (t.name is None or (when, it.name) > t.name):
@@ -89,6 +94,12 @@ def fold(
             "last_inbound": _later(c.last_inbound, iso(t.last_in)),
             "last_outbound": _later(c.last_outbound, iso(t.last_out)),
         }
+        if t.outs:
+            # The newest RECENT_OUT, a multiset: any order or batching keeps the same ones.
+            newest = sorted((iso(w) or "" for w in t.outs), reverse=True)[:RECENT_OUT]
+            updates["recent_out"] = tuple(
+                sorted((*c.recent_out, *newest), reverse=True)[:RECENT_OUT]
+            )
         if t.subject:
             seen = iso(t.subject[0]) or ""
             if _newer(seen, t.subject[1], c.subject_seen, c.last_subject):
