@@ -169,3 +169,15 @@ class Contact:
 
 
 _CONTACT_FIELDS = frozenset(f.name for f in dataclasses.fields(Contact)) - {"extra"}
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRecord:
+    """A draft mailer wrote (or found already written) into the Drafts folder."""
+
+    key: str  # the X-Mailer-Draft-Key header: kind, contact and cycle
+    email: str  # the contact it is for (the first, for an introduction)
+    kind: str  # reconnect | seed | intro_request | introduction | digest
+    written_at: str  # ISO-8601 UTC
+    message_id: str | None = None
+    folder: str | None = None

@@ -44,13 +44,14 @@ from tinydb.storages import Storage
 
 from mailer.core.contacts import fold
 from mailer.errors import StoreError, UsageError
-from mailer.model import Contact, FolderState, Interaction, Parsed
+from mailer.model import Contact, DraftRecord, FolderState, Interaction, Parsed
 
 CONTACTS = "contacts"
 FOLDERS = "folders"
 SEEN = "seen"
 FAILURES = "failures"
 META = "meta"
+DRAFTS = "drafts"
 
 RECENT_FAILURES = 50  # how many parse failures are kept with their details
 MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
@@ -532,6 +533,23 @@ class Store:
             ],
         }
 
+    # -- drafts ------------------------------------------------------------
+
+    def drafts(self) -> list[DraftRecord]:
+        """Every draft written, oldest first."""
+        with self.snapshot() as db:
+            docs = db.table(DRAFTS).all()
+        return sorted((_draft(d) for d in docs), key=lambda r: (r.written_at, r.key))
+
+    def record_draft(self, record: DraftRecord) -> bool:
+        """Remember a written draft; False (and no change) when its key is known."""
+        with self.transaction() as db:
+            table = db.table(DRAFTS)
+            if any(d.get("key") == record.key for d in table.all()):
+                return False
+            table.insert(dataclasses.asdict(record))
+            return True
+
     def meta_get(self, key: str, default: Any = None) -> Any:
         with self.snapshot() as db:
             for doc in db.table(META).all():
@@ -553,6 +571,11 @@ class Store:
 
 
 # -- helpers over raw documents (TinyDB stays in this module) ----------------
+
+
+def _draft(doc: Any) -> DraftRecord:
+    fields = {f.name for f in dataclasses.fields(DraftRecord)}
+    return DraftRecord(**{k: v for k, v in doc.items() if k in fields})
 
 
 def _email_ids(docs: Iterable[Any]) -> dict[str, int]:

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from mailer.model import Contact, Interaction, iso
 
-
 RECENT_OUT = 10  # outbound times kept per contact: enough to tell a one-sided relationship
 
 
