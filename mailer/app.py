@@ -7,15 +7,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailer import credentials
 from mailer.config import Config
 from mailer.core.headers import DEFAULT_IGNORE, Identity
+from mailer.model import Contact, DraftRecord, iso
 from mailer.store import Store
 
 if TYPE_CHECKING:
+    from mailer.core.rules import Plan, Rules
+    from mailer.render import Renderer
+    from mailer.sources.base import Drafts
     from mailer.sources.imap import ImapSource
     from mailer.sources.local import MaildirSource, MboxSource
 
@@ -56,3 +61,75 @@ def local_source(kind: str, path: Path) -> MboxSource | MaildirSource:
     from mailer.sources.local import MaildirSource, MboxSource
 
     return MboxSource(path) if kind == "mbox" else MaildirSource(path)
+
+
+def rules(config: Config) -> Rules:
+    from mailer.core.rules import Rules
+
+    get = config.get
+    return Rules(
+        default_cadence=get("rules.default_cadence"),
+        tiers=get("rules.tiers"),
+        max_drafts_per_day=get("rules.max_drafts_per_day"),
+        weekdays_only=get("rules.weekdays_only"),
+        timezone=get("rules.timezone"),
+        seed_followup=get("rules.seed_followup"),
+        seed_window=get("rules.seed_window"),
+        dormancy=get("rules.dormancy"),
+        one_sided_after=get("rules.one_sided_after"),
+        reply_owed_after=get("rules.reply_owed_after"),
+        jitter=get("rules.jitter"),
+        established_messages=get("rules.established_messages"),
+        established_span=get("rules.established_span"),
+    )
+
+
+def plan(config: Config, now: datetime) -> Plan:
+    from mailer.core.rules import plan as make_plan
+
+    st = store(config)
+    return make_plan(st.contacts(), st.drafts(), rules(config), now)
+
+
+def renderer(config: Config) -> Renderer:
+    from mailer.render import Renderer
+
+    return Renderer(config.get("drafts.templates_dir"), config.me_name, owner_address(config))
+
+
+def owner_address(config: Config) -> str:
+    return config.me_addresses[0]
+
+
+@contextmanager
+def drafts_target(config: Config) -> Iterator[Drafts]:
+    """The configured local Maildir, else the Drafts folder of the IMAP account."""
+    maildir = config.get("drafts.maildir")
+    if maildir:
+        from mailer.sources.local import MaildirDrafts
+
+        yield MaildirDrafts(maildir)
+        return
+    with imap_source(config) as source:
+        yield source.drafts()
+
+
+def contact_rows(
+    config: Config, now: datetime, contacts: list[Contact] | None = None
+) -> list[dict[str, Any]]:
+    """Contacts as SPEC section 4 objects, with the status and next_due the rules give."""
+    from mailer.core.rules import effective_status, next_due
+
+    st = store(config)
+    people = st.contacts() if contacts is None else contacts
+    by_email: dict[str, list[DraftRecord]] = {}
+    for record in st.drafts():
+        by_email.setdefault(record.email, []).append(record)
+    r = rules(config)
+    rows = []
+    for c in people:
+        row = c.to_json()
+        row["status"] = effective_status(c, r, now)
+        row["next_due"] = iso(next_due(c, by_email.get(c.email, []), r, now))
+        rows.append(row)
+    return rows

@@ -327,10 +327,9 @@ def contacts_list(obj: Ctx, fmt: str, status: str | None) -> None:
     """List contacts, most recent contact first."""
     from mailer import app
 
-    people = app.store(obj.config).contacts()
+    rows = app.contact_rows(obj.config, clock.now())
     if status:
-        people = [c for c in people if c.status == status]
-    rows = [c.to_json() for c in people]
+        rows = [r for r in rows if r["status"] == status]
     rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]), reverse=True)
     click.echo(render(rows, CONTACT_COLUMNS, fmt))
 
@@ -351,7 +350,9 @@ def _find(obj: Ctx, who: str) -> Any:
 @pass_ctx
 def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     """Everything mailer knows of one contact."""
-    row = _find(obj, who).to_json()
+    from mailer import app
+
+    row = app.contact_rows(obj.config, clock.now(), [_find(obj, who)])[0]
     if fmt == "table":
         width = max(len(k) for k in row)
         for k, v in row.items():
@@ -359,6 +360,24 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
             click.echo(f"{k.ljust(width)}  {value}")
     else:
         click.echo(render([row], list(row), fmt))
+
+
+def _snooze_until(text: str, now: datetime) -> str | None:
+    from mailer.core.durations import parse_duration
+    from mailer.model import iso, parse_iso
+
+    if text.strip().lower() in ("off", "no", "none", ""):
+        return None
+    try:
+        return iso(now + parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        return iso(parse_iso(text.strip()))
+    except ValueError:
+        raise UsageError(
+            f"--snooze {text!r}: give a duration like 2w or a date like 2026-05-01"
+        ) from None
 
 
 def _trust(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -387,6 +406,12 @@ def _duration_text(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--status", type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")))
 @click.option("--name", help="display name (scans no longer change it)")
 @click.option("--notes", help="free text about the person")
+@click.option(
+    "--snooze",
+    "snooze",
+    metavar="DURATION|DATE|off",
+    help="no drafts until then: 2w, 3m, 2026-05-01, or off",
+)
 @pass_ctx
 def contacts_set(
     obj: Ctx,
@@ -398,6 +423,7 @@ def contacts_set(
     status: str | None,
     name: str | None,
     notes: str | None,
+    snooze: str | None,
 ) -> None:
     """Change a contact's fields."""
     from mailer import app
@@ -418,6 +444,8 @@ def contacts_set(
         changes["name_fixed"] = bool(changes["name"])
     if notes is not None:
         changes["notes"] = notes
+    if snooze is not None:
+        changes["snoozed_until"] = _snooze_until(snooze, clock.now())
     if not changes:
         raise UsageError("nothing to change", hint="see mailer contacts set --help")
     contact = _find(obj, who)
@@ -428,6 +456,119 @@ def contacts_set(
     )
 
 
+# --- due / drafts / run -----------------------------------------------------------------------
+
+DUE_COLUMNS = ("kind", "email", "name", "overdue_days", "action", "reason")
+
+
+def _item_row(item: Any) -> dict[str, Any]:
+    from mailer.model import iso
+
+    return {
+        "email": item.email,
+        "name": item.name,
+        "kind": item.kind,
+        "reason": item.reason,
+        "due_at": iso(item.due_at),
+        "overdue_days": item.overdue_days,
+        "draft": item.draft,
+        "hold": item.hold,
+        "key": item.key,
+        "action": "draft" if item.draft else (item.hold or "review"),
+    }
+
+
+@cli.command()
+@format_option
+@pass_ctx
+def due(obj: Ctx, fmt: str) -> None:
+    """Who is due now, most overdue first, with the reason (nothing is written)."""
+    from mailer import app
+
+    plan = app.plan(obj.config, clock.now())
+    rows = [_item_row(i) for i in plan.items]
+    if fmt == "table" and not rows:
+        click.echo("nobody is due")
+        return
+    click.echo(render(rows, DUE_COLUMNS, fmt))
+
+
+@cli.group()
+def drafts() -> None:
+    """Write and preview drafts."""
+
+
+@drafts.command("run")
+@click.option("--dry-run", is_flag=True, help="show what would be written, write nothing")
+@pass_ctx
+def drafts_run(obj: Ctx, dry_run: bool) -> None:
+    """Write the drafts due now into the Drafts folder."""
+    from mailer import app
+    from mailer import drafts as drafting
+
+    config = obj.config
+    plan = app.plan(config, clock.now())
+    owner = (config.me_name, app.owner_address(config))
+    if dry_run or not plan.to_draft:
+        outcomes = drafting.run(
+            plan, app.store(config), _NoTarget(), app.renderer(config), owner, dry_run=True
+        )
+    else:
+        with app.drafts_target(config) as target:
+            outcomes = drafting.run(plan, app.store(config), target, app.renderer(config), owner)
+    for o in outcomes:
+        item = o.prepared.item
+        click.echo(f"{o.action}: {item.kind} to {item.email}: {o.prepared.subject}")
+        if dry_run:
+            click.echo("    " + o.prepared.body.rstrip().replace("\n", "\n    "))
+    held = [i for i in plan.items if i.hold and i.kind in ("reconnect", "seed")]
+    if held:
+        click.echo(f"{len(held)} more due, held: {held[0].hold}")
+    if not outcomes and not held:
+        click.echo("nothing due")
+
+
+class _NoTarget:
+    """The Drafts stand-in of a dry run: reading and writing it is a bug."""
+
+    folder = "(dry run)"
+
+    def existing_keys(self) -> set[str]:
+        raise AssertionError("a dry run reads no Drafts folder")
+
+    def append(self, message: bytes, when: datetime) -> None:
+        raise AssertionError("a dry run writes no draft")
+
+
+@drafts.command("preview")
+@click.argument("who")
+@click.option("--template", default="reconnect.j2", show_default=True, help="template to render")
+@pass_ctx
+def drafts_preview(obj: Ctx, who: str, template: str) -> None:
+    """Render a draft for WHO without writing it (due or not)."""
+    from mailer import app
+
+    renderer = app.renderer(obj.config)
+    contact = _find(obj, who)
+    out = renderer.render(template, **renderer.reconnect_context(contact, clock.now()))
+    click.echo(f"To: {contact.name + ' ' if contact.name else ''}<{contact.email}>")
+    click.echo(f"Subject: {out.subject}")
+    click.echo("")
+    click.echo(out.body, nl=False)
+
+
+@cli.command()
+@click.option(
+    "--once", is_flag=True, help="run one full cycle (scan, drafts, housekeeping) and exit"
+)
+@pass_ctx
+def run(obj: Ctx, once: bool) -> None:
+    """Run the daemon: scan on a schedule, write drafts at the set time."""
+    from mailer import jobs
+
+    sys.exit(jobs.run_daemon(obj.config, once=once, verbose=obj.verbose))
+
+
 # --- status ----------------------------------------------------------------------------------
 
 
@@ -435,19 +576,23 @@ def contacts_set(
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table")
 @pass_ctx
 def status(obj: Ctx, fmt: str) -> None:
-    """Show the store: contacts, folders scanned, unreadable messages."""
+    """Show the store, the daemon's jobs (last and next run, last error), and problems."""
     import json
+    from collections import Counter
 
-    from mailer import app
+    from mailer import app, jobs
 
     config = obj.config
+    now = clock.now()
     stats = app.store(config).stats()
+    stats["contacts_by_status"] = dict(Counter(r["status"] for r in app.contact_rows(config, now)))
+    stats["jobs"] = jobs.status(config, now)
     if fmt == "json":
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False, default=str))
         return
     click.echo(f"store: {config.store_path}")
     click.echo(f"contacts: {stats['contacts']}")
-    by_status = stats.get("contacts_by_status") or {}
+    by_status = stats["contacts_by_status"]
     if by_status:
         click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
     click.echo(f"messages seen: {stats['messages_seen']}")
@@ -461,6 +606,12 @@ def status(obj: Ctx, fmt: str) -> None:
             )
     else:
         click.echo("folders: none scanned yet (run `mailer scan` or `mailer import`)")
+    click.echo("jobs:")
+    for name, job in stats["jobs"].items():
+        line = f"  {name}: last run {job.get('last_run') or 'never'}, next {job['next_run']}"
+        if job.get("last_error"):
+            line += f"; last error {job.get('last_error_at')}: {job['last_error']}"
+        click.echo(line)
     click.echo(f"unreadable messages: {stats['parse_failures']}")
     for fail in (stats.get("last_failures") or [])[-5:]:
         click.echo(f"  {fail.get('folder')} UID {fail.get('uid')}: {fail.get('error')}")

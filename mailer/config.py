@@ -81,6 +81,12 @@ def _duration(v: Any) -> timedelta:
     return parse_duration(_str(v))
 
 
+def _duration_or_zero(v: Any) -> timedelta:
+    if isinstance(v, str) and v.strip() in ("0", "0d"):
+        return timedelta(0)
+    return _duration(v)
+
+
 def _durations(v: Any) -> dict[str, timedelta]:
     if not isinstance(v, dict):
         raise ValueError(f"expected a table of name = duration, got {v!r}")
@@ -232,7 +238,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "rules.jitter",
-        _duration,
+        _duration_or_zero,
         "3d",
         "spread contacts due on the same day over up to this many days",
     ),
@@ -253,6 +259,12 @@ KEYS: tuple[Key, ...] = (
         _path,
         None,
         "your own templates; those it lacks come from the built-in ones",
+    ),
+    Key(
+        "drafts.maildir",
+        _path,
+        None,
+        "write drafts into this local Maildir instead of the IMAP Drafts folder",
     ),
     Key("daemon.scan_every_minutes", _int(1, 1440), 15, "scan the mailbox this often"),
     Key(
@@ -337,7 +349,9 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
             optional_account = key.path.startswith("account.") and not has_account
             if key.default is REQUIRED and not optional_account:
                 problems.append(f"{key.path}: missing ({key.help})")
-            values[key.path] = None if key.default is REQUIRED else key.default
+            default = None if key.default is REQUIRED else key.default
+            # Defaults are written as in the file ("90d"), so they go through the parser too.
+            values[key.path] = key.parse(default) if isinstance(default, str) else default
             continue
         try:
             values[key.path] = key.parse(given[key.path])

@@ -432,9 +432,7 @@ class Store:
         with self.transaction() as db:
             seen_table = db.table(SEEN)
             seen_docs = seen_table.all()
-            seen: set[str] = set()
-            for d in seen_docs:
-                seen.update(str(d.get("k", "")).split())
+            seen = _seen_keys(seen_docs)
 
             new_keys: list[str] = []
             interactions: list[Interaction] = []
@@ -457,8 +455,7 @@ class Store:
             if new_keys:
                 if len(seen_docs) + 1 >= SEEN_MERGE_AT:
                     # Many small batches (an incremental daemon): keep the table short.
-                    seen_table.truncate()
-                    seen_table.insert({"n": len(seen), "k": " ".join(sorted(seen))})
+                    _replace_seen(seen_table, seen)
                 else:
                     seen_table.insert({"n": len(new_keys), "k": " ".join(new_keys)})
 
@@ -533,6 +530,14 @@ class Store:
             ],
         }
 
+    def compact(self) -> None:
+        """Merge the per-batch documents of seen message keys into one."""
+        with self.transaction() as db:
+            table = db.table(SEEN)
+            docs = table.all()
+            if len(docs) > 1:
+                _replace_seen(table, _seen_keys(docs))
+
     # -- drafts ------------------------------------------------------------
 
     def drafts(self) -> list[DraftRecord]:
@@ -571,6 +576,18 @@ class Store:
 
 
 # -- helpers over raw documents (TinyDB stays in this module) ----------------
+
+
+def _seen_keys(docs: Iterable[Any]) -> set[str]:
+    seen: set[str] = set()
+    for d in docs:
+        seen.update(str(d.get("k", "")).split())
+    return seen
+
+
+def _replace_seen(table: Any, seen: set[str]) -> None:
+    table.truncate()
+    table.insert({"n": len(seen), "k": " ".join(sorted(seen))})
 
 
 def _draft(doc: Any) -> DraftRecord:

@@ -149,3 +149,10 @@ def test_format_duration() -> None:
     assert format_duration(timedelta(days=90)) == "3m"
     assert format_duration(timedelta(days=14)) == "2w"
     assert format_duration(timedelta(days=10)) == "10d"
+
+
+def test_defaults_are_parsed_like_given_values() -> None:
+    config = cfg.from_dict({"me": {"addresses": ["a@b.c"]}})
+    assert config.get("rules.default_cadence") == timedelta(days=90)
+    assert config.get("rules.reply_owed_after") == timedelta(days=7)
+    assert isinstance(config.store_path, Path)

@@ -6,8 +6,10 @@ contract tests are the same for all of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from mailer.model import RawMessage
@@ -44,3 +46,24 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+DRAFT_KEY_HEADER = "X-Mailer-Draft-Key"
+_DRAFT_KEY_RE = re.compile(r"(?im)^x-mailer-draft-key:[ \t]*(\S+)")
+
+
+def draft_keys(header: bytes) -> list[str]:
+    """The X-Mailer-Draft-Key values in a header block."""
+    return _DRAFT_KEY_RE.findall(header.decode("utf-8", "replace"))
+
+
+class Drafts(Protocol):
+    """Where drafts are written: the IMAP Drafts folder, or a local Maildir."""
+
+    folder: str
+
+    def existing_keys(self) -> set[str]:
+        """The draft keys already in the folder, so nothing is written twice."""
+        ...
+
+    def append(self, message: bytes, when: datetime) -> None: ...

@@ -23,10 +23,11 @@ from mailer.config import Account, Config
 from mailer.core.headers import HEADER_FIELDS
 from mailer.errors import AuthError, ConfigError, ConnectError, SourceError
 from mailer.model import RawMessage
-from mailer.sources.base import FolderInfo
+from mailer.sources.base import DRAFT_KEY_HEADER, FolderInfo, draft_keys
 
 FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines stop at 64 KB
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
+_KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 
 
@@ -232,6 +233,40 @@ class ImapSource:
 
     def close(self) -> None:
         _close(self._client)
+
+    def drafts(self) -> ImapDrafts:
+        folder = self.folder("drafts")
+        if not folder:
+            raise SourceError(
+                f"{self._where}: no Drafts folder found",
+                hint="set folders.drafts to the name of your drafts folder",
+            )
+        return ImapDrafts(self._client, folder, self._where)
+
+
+class ImapDrafts:
+    """The account's Drafts folder: where drafts go, and where their keys are looked up."""
+
+    def __init__(self, client: Any, folder: str, where: str) -> None:
+        self._client, self.folder, self._where = client, folder, where
+
+    def existing_keys(self) -> set[str]:
+        """The X-Mailer-Draft-Key of every draft in the folder, in two round trips."""
+        with _guard(self._where, f"reading {self.folder!r}"):
+            self._client.select_folder(self.folder, readonly=True)
+            uids = self._client.search(["HEADER", DRAFT_KEY_HEADER, ""])
+            keys: set[str] = set()
+            for start in range(0, len(uids), FETCH_CHUNK):
+                rows = self._client.fetch(uids[start : start + FETCH_CHUNK], [_KEY_FIELD])
+                for row in rows.values():
+                    for name, value in row.items():
+                        if name.startswith(b"BODY[HEADER"):
+                            keys.update(draft_keys(value or b""))
+        return keys
+
+    def append(self, message: bytes, when: datetime) -> None:
+        with _guard(self._where, f"writing a draft to {self.folder!r}"):
+            self._client.append(self.folder, message, flags=(rb"\Draft", rb"\Seen"), msg_time=when)
 
 
 def uid_set(uids: list[int]) -> str:

@@ -7,6 +7,7 @@ repeated import count nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import os
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from mailer.errors import UsageError
 from mailer.model import RawMessage
-from mailer.sources.base import FolderInfo
+from mailer.sources.base import FolderInfo, draft_keys
 
 _HEADER_LIMIT = 1 << 20  # a header block larger than this is cut; the parser copes
 
@@ -146,3 +147,30 @@ class MaildirSource:
 
     def close(self) -> None:
         pass
+
+
+class MaildirDrafts:
+    """A local Maildir as the Drafts folder (for setups synced by mbsync and the like,
+    and for the demo): drafts go into its `cur/` with the Draft and Seen flags."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.folder = str(path)
+
+    def existing_keys(self) -> set[str]:
+        keys: set[str] = set()
+        for sub in ("cur", "new"):
+            d = self.path / sub
+            if d.is_dir():
+                for file in d.iterdir():
+                    with contextlib.suppress(OSError):
+                        keys.update(draft_keys(header_block(file.read_bytes())))
+        return keys
+
+    def append(self, message: bytes, when: datetime) -> None:
+        box = mailbox.Maildir(self.path, create=True)
+        msg = mailbox.MaildirMessage(message)
+        msg.set_subdir("cur")
+        msg.set_flags("DS")
+        msg.set_date(when.timestamp())
+        box.add(msg)

@@ -1,0 +1,107 @@
+"""The daemon's jobs (scan, drafts, housekeeping) and `mailer run`.
+
+Each job is a short, bounded function of `now` that opens what it needs and
+closes it again, so a dead server or a dropped connection costs one failed
+run (retried with backoff by the daemon), never the daemon itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from mailer import app, clock
+from mailer import drafts as drafting
+from mailer.config import Config
+from mailer.daemon import Daemon, JobSpec, job_states, next_run, single_instance
+from mailer.model import iso, parse_iso
+from mailer.scan import scan
+
+log = logging.getLogger("mailer")
+
+
+def scan_job(config: Config) -> JobSpec:
+    def run(now: datetime) -> None:
+        with app.imap_source(config) as source:
+            report = scan(
+                app.store(config),
+                source,
+                app.identity(config),
+                now,
+                batch_size=config.get("scan.batch_size"),
+            )
+        log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
+
+    return JobSpec("scan", run, every_minutes=config.get("daemon.scan_every_minutes"))
+
+
+def drafts_job(config: Config) -> JobSpec:
+    def run(now: datetime) -> None:
+        store = app.store(config)
+        owner = (config.me_name, app.owner_address(config))
+        with app.imap_source(config) as source:
+            # Scan first, so mail sent this morning counts before anyone is drafted.
+            scan(store, source, app.identity(config), now, batch_size=config.get("scan.batch_size"))
+            plan = app.plan(config, now)
+            if config.get("drafts.maildir"):
+                with app.drafts_target(config) as target:
+                    outcomes = drafting.run(plan, store, target, app.renderer(config), owner)
+            else:
+                outcomes = drafting.run(plan, store, source.drafts(), app.renderer(config), owner)
+        written = sum(o.action == "written" for o in outcomes)
+        held = [i for i in plan.items if i.hold and i.kind in ("reconnect", "seed")]
+        log.info(
+            "drafts: %d written%s", written, f", {len(held)} held ({held[0].hold})" if held else ""
+        )
+
+    return JobSpec(
+        "drafts", run, at=config.get("rules.draft_at"), timezone=config.get("rules.timezone")
+    )
+
+
+def housekeeping_job(config: Config) -> JobSpec:
+    def run(now: datetime) -> None:
+        app.store(config).compact()
+
+    return JobSpec(
+        "housekeeping",
+        run,
+        at=config.get("daemon.housekeeping_at"),
+        timezone=config.get("rules.timezone"),
+    )
+
+
+def specs(config: Config) -> list[JobSpec]:
+    return [scan_job(config), drafts_job(config), housekeeping_job(config)]
+
+
+def status(config: Config, now: datetime) -> dict[str, dict[str, Any]]:
+    """Each job's last and next run and last error, for `mailer status`."""
+    states = job_states(app.store(config))
+    out = {}
+    for spec in specs(config):
+        state = dict(states.get(spec.name) or {})
+        last = parse_iso(state.get("last_run"))
+        state["next_run"] = iso(next_run(spec, last, now))
+        out[spec.name] = state
+    return out
+
+
+def run_daemon(config: Config, *, once: bool, verbose: bool) -> int:
+    config.require_account()
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.DEBUG if verbose else logging.INFO, format="%(message)s"
+    )
+    store = app.store(config)
+    jobs = specs(config)
+    with single_instance(store.path):
+        daemon = Daemon(
+            store,
+            jobs,
+            log=log,
+            max_backoff=timedelta(minutes=config.get("daemon.max_backoff_minutes")),
+        )
+        log.info("mailer daemon started at %s (store %s)", clock.now().isoformat(), store.path)
+        return daemon.run(once=once)
