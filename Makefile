@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO := demo-out
+DEMO_NOW := 2026-11-20T09:00:00Z
 
 .PHONY: all venv deps check test demo bench clean
 
@@ -40,10 +41,19 @@ test: deps check
 demo: venv
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN)/python tests/mailgen.py maildir $(DEMO)/Maildir
-	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n' "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
-	MAILER_NOW=2026-11-20T09:00:00Z $(BIN)/mailer --config $(DEMO)/config.toml import maildir $(DEMO)/Maildir
-	MAILER_NOW=2026-11-20T09:00:00Z $(BIN)/mailer --config $(DEMO)/config.toml contacts list
-	$(BIN)/mailer --config $(DEMO)/config.toml status
+	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n\n[drafts]\nmaildir = "%s/Drafts"\n\n[rules]\ntimezone = "Europe/Berlin"\n' "$(CURDIR)/$(DEMO)" "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
+	@echo; echo "== import the sample mailbox"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml import maildir $(DEMO)/Maildir
+	@echo; echo "== what mailer learned"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml contacts list
+	@echo; echo "== who is due, and why"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml due
+	@echo; echo "== write the drafts (into $(DEMO)/Drafts, a Maildir)"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml drafts run
+	@echo; echo "== one of them"
+	@$(BIN)/python tests/mailgen.py show $(DEMO)/Drafts
+	@echo; echo "== status"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml status
 
 bench: deps
 	$(BIN)/python tests/bench.py

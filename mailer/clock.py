@@ -2,7 +2,7 @@
 
 `MAILER_NOW` (ISO-8601) fixes the time for a command. For the daemon, tests
 and demos may add `MAILER_NOW_RATE`: simulated seconds per real second from
-process start, so "a week of the daemon" can run in a minute.
+the first reading of the clock, so "a week of the daemon" can run in a minute.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 from mailer.errors import UsageError
 
-_STARTED = time.monotonic()
+_started: float | None = None  # when the simulated clock started running
+
+
+def reset() -> None:
+    """Start the simulated clock again at MAILER_NOW (for tests)."""
+    global _started
+    _started = None
 
 
 def _parse(text: str) -> datetime:
@@ -45,7 +51,10 @@ def now() -> datetime:
     base = _parse(text)
     rate = _rate()
     if rate:
-        base += timedelta(seconds=(time.monotonic() - _STARTED) * rate)
+        global _started
+        if _started is None:
+            _started = time.monotonic()
+        base += timedelta(seconds=(time.monotonic() - _started) * rate)
     return base
 
 

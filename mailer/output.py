@@ -29,7 +29,9 @@ def _cell(value: Any, width: int = 40) -> str:
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+    # The last column is not cut: it is where long text (a reason) goes, and it wraps harmlessly.
+    widths_max = [40] * (len(columns) - 1) + [10_000]
+    cells = [[_cell(r.get(c), w) for c, w in zip(columns, widths_max, strict=True)] for r in rows]
     widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += [

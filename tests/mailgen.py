@@ -186,8 +186,25 @@ def write_maildir(root: Path, mails: list[Mail]) -> None:
         os.utime(path, (mail.when.timestamp(), mail.when.timestamp()))
 
 
+def show_first(maildir: Path) -> None:
+    """Print the first message of a Maildir as a person reads it (decoded)."""
+    import email
+    from email import policy
+
+    path = sorted((maildir / "cur").iterdir())[0]
+    msg = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    for key in ("From", "To", "Subject", "Date", "X-Mailer-Draft-Key"):
+        print(f"{key}: {msg[key]}")
+    print()
+    body = msg.get_body(("plain",))
+    print(body.get_content() if body is not None else "")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "maildir":
-        sys.exit("usage: python tests/mailgen.py maildir DIR")
-    write_maildir(Path(sys.argv[2]), sample_history())
-    print(f"wrote the sample mailbox to {sys.argv[2]}")
+    if len(sys.argv) == 3 and sys.argv[1] == "maildir":
+        write_maildir(Path(sys.argv[2]), sample_history())
+        print(f"wrote the sample mailbox to {sys.argv[2]}")
+    elif len(sys.argv) == 3 and sys.argv[1] == "show":
+        show_first(Path(sys.argv[2]))
+    else:
+        sys.exit("usage: python tests/mailgen.py maildir DIR | show MAILDIR")

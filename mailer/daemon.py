@@ -1,0 +1,526 @@
+"""The daemon's scheduler edge: runs named jobs on time, survives their failures.
+
+`schedule` (1.2) decides when interval and daily jobs are due, but measured
+against this daemon's needs it falls short in ways this module makes up for:
+
+- it catches no exception: one failing job stops the loop, or starves the jobs
+  behind it. Every job here is wrapped: a failure is one log line and a record
+  in the store, and the job is retried with backoff (1, 2, 4 ... minutes up to
+  `max_backoff`; a refused login goes straight to `max_backoff`);
+- it keeps no state: a daemon restarted more often than a job's interval never
+  runs that job, and runs missed while the machine slept or the daemon was down
+  are never made up. Each job's last run is kept in the store (`job:<name>` in
+  the meta table) and overdue jobs run once at start (`due_at_start`);
+- a long job delays all others: jobs must bound their own work (the real ones
+  open, work in batches and close); the log line names the jobs a run delayed;
+- `.at(time, tz)` needs pytz (zoneinfo is used for our own computations);
+- it reads the wall clock itself (`datetime.datetime.now()`), so `MAILER_NOW`
+  and `MAILER_NOW_RATE` would not reach it. `install_clock_shim` gives it
+  mailer's clock instead; see there.
+
+While a job is failing its next attempt is the backoff's (now + backoff, kept in
+the store across restarts); scheduled runs before that are skipped, so a bad
+password is not retried every scan interval. schedule keeps naive times in the
+process's local zone; under a local zone with DST, a run near the change may
+shift by that hour (servers usually run in UTC).
+
+The loop sleeps in short real-time steps (never past the next due run, scaled
+by `clock.rate()`), so a stop request or a simulated clock is noticed quickly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import importlib.util
+import logging
+import os
+import signal
+import threading
+import time as _time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import schedule
+
+from mailer import clock
+from mailer.errors import AuthError, MailerError, StoreError
+from mailer.model import iso, parse_iso
+from mailer.store import META, Store
+
+MIN_BACKOFF = timedelta(minutes=1)
+STATE_PREFIX = "job:"
+
+Log = Callable[[str], None] | logging.Logger
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One job: exactly one of `every_minutes` (interval) or `at` (daily, local time)."""
+
+    name: str  # "scan", "drafts", "housekeeping", ...
+    run: Callable[[datetime], None]  # gets mailer.clock.now(); raises on failure
+    every_minutes: int | None = None
+    at: str | None = None  # "HH:MM", daily, local time in `timezone`
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if (self.every_minutes is None) == (self.at is None):
+            raise ValueError(f"job {self.name}: give exactly one of every_minutes or at")
+        if self.every_minutes is not None and self.every_minutes < 1:
+            raise ValueError(f"job {self.name}: every_minutes must be >= 1")
+        if self.at is not None:
+            _at_time(self)  # validates
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"job {self.name}: unknown time zone {self.timezone!r}") from None
+
+
+def _at_time(spec: JobSpec) -> time:
+    try:
+        hh, mm = (spec.at or "").split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise ValueError(f"job {spec.name}: at={spec.at!r} is not HH:MM") from None
+
+
+def _last_scheduled(spec: JobSpec, now: datetime) -> datetime:
+    """The most recent daily run time at or before `now` (UTC), DST-correct.
+
+    A wall time that does not exist (spring forward) resolves to the hour
+    after, like `schedule` does; a repeated one (fall back) to the first.
+    """
+    tz = ZoneInfo(spec.timezone)
+    at = _at_time(spec)
+    day = now.astimezone(tz).date()
+    for d in (day, day - timedelta(days=1), day - timedelta(days=2)):
+        candidate = datetime.combine(d, at, tzinfo=tz).astimezone(UTC)
+        if candidate <= now:
+            return candidate
+    raise AssertionError("unreachable: yesterday's run time is always in the past")
+
+
+def _next_scheduled(spec: JobSpec, now: datetime) -> datetime:
+    """The first daily run time strictly after `now` (UTC)."""
+    tz = ZoneInfo(spec.timezone)
+    at = _at_time(spec)
+    day = now.astimezone(tz).date()
+    for d in (day, day + timedelta(days=1), day + timedelta(days=2)):
+        candidate = datetime.combine(d, at, tzinfo=tz).astimezone(UTC)
+        if candidate > now:
+            return candidate
+    raise AssertionError("unreachable: tomorrow's run time is always in the future")
+
+
+def due_at_start(spec: JobSpec, last_run: datetime | None, now: datetime) -> bool:
+    """Was a run missed while the daemon was not running?
+
+    A job that never ran is due at once when it runs at intervals; a daily
+    job waits for its time of day, so a first start at noon does not write
+    the morning's drafts at noon.
+    """
+    if spec.every_minutes is not None:
+        return last_run is None or now - last_run >= timedelta(minutes=spec.every_minutes)
+    return last_run is not None and _last_scheduled(spec, now) > last_run
+
+
+def next_run(spec: JobSpec, last_run: datetime | None, now: datetime) -> datetime:
+    """When the job runs next if all goes well: `now` when it is overdue."""
+    if due_at_start(spec, last_run, now):
+        return now
+    if spec.every_minutes is not None:
+        assert last_run is not None  # not due, so it has run
+        return last_run + timedelta(minutes=spec.every_minutes)
+    return _next_scheduled(spec, now)
+
+
+def job_states(store: Store) -> dict[str, dict[str, Any]]:
+    """Every job's recorded state, by job name (for `mailer status`)."""
+    with store.snapshot() as db:
+        docs = db.table(META).all()
+    return {
+        str(doc["key"])[len(STATE_PREFIX) :]: dict(doc.get("value") or {})
+        for doc in docs
+        if str(doc.get("key", "")).startswith(STATE_PREFIX)
+    }
+
+
+# -- schedule reads mailer's clock -------------------------------------------
+
+
+class _ClockDatetime(datetime):
+    """`datetime` whose `now()` is `mailer.clock.now()`, for `schedule` only."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
+        current = clock.now()
+        if tz is None:
+            # schedule keeps naive local times (its next_run is naive local).
+            return current.astimezone().replace(tzinfo=None)
+        return current.astimezone(tz)
+
+
+_shim_lock = threading.Lock()
+
+
+def install_clock_shim() -> None:
+    """Make `schedule` read `mailer.clock.now()` instead of the wall clock.
+
+    schedule calls `datetime.datetime.now()` / `.now(tz)` through its own
+    reference to the `datetime` module, so replacing that module attribute
+    (`schedule.datetime`) with a namespace whose `datetime` is `_ClockDatetime`
+    changes what it reads without patching the real `datetime` for anyone
+    else. schedule 1.2 uses `datetime.datetime`, `.timedelta` and `.time`;
+    `date`, `tzinfo` and `timezone` are there for safety. One limit:
+    `isinstance(x, datetime.datetime)` inside schedule (only in `Job.until`,
+    which we do not use) sees the subclass. Idempotent; it affects every
+    scheduler in the process, which is intended: one clock for everything.
+    """
+    with _shim_lock:
+        current = getattr(schedule, "datetime", None)
+        if getattr(current, "datetime", None) is _ClockDatetime:
+            return
+        shim = types.SimpleNamespace(
+            datetime=_ClockDatetime,
+            timedelta=timedelta,
+            time=time,
+            date=date,
+            tzinfo=tzinfo,
+            timezone=timezone,
+        )
+        setattr(schedule, "datetime", shim)  # noqa: B010 (mypy: module attribute)
+
+
+def _naive_local(dt: datetime) -> datetime:
+    """A UTC time as schedule keeps it: naive, in the process's local zone."""
+    return dt.astimezone().replace(tzinfo=None)
+
+
+# -- one daemon per store --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def single_instance(store_path: Path) -> Iterator[None]:
+    """Hold `<store>.daemon.lock` (flock) while the daemon runs; refuse a second one.
+
+    The lock file is never removed: removing it would let a third daemon lock a
+    new file while the second still holds the old one.
+    """
+    lock_path = Path(f"{store_path}.daemon.lock")
+    with contextlib.suppress(OSError):
+        lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as e:
+        raise StoreError(f"cannot open the daemon lock {lock_path}: {e.strerror or e}") from e
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise StoreError(f"cannot lock {lock_path}: {e.strerror or e}") from e
+            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise MailerError(
+                f"another mailer daemon is running on {store_path} (pid {pid})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+# -- the daemon ------------------------------------------------------------------
+
+
+@dataclass
+class _State:
+    last_run: datetime | None = None
+    last_ok: str | None = None  # as stored
+    failures: int = 0
+    retry_at: datetime | None = None  # set while failing: the next attempt
+    last_error: str | None = None  # kept after a success: `mailer status` shows what went wrong
+    last_error_at: str | None = None
+
+
+def _load_state(value: Any) -> _State:
+    if not isinstance(value, dict):
+        return _State()
+    try:
+        failures = int(value.get("failures") or 0)
+        last_run = parse_iso(value.get("last_run"))
+        last_ok = value.get("last_ok") if isinstance(value.get("last_ok"), str) else None
+        # a failing job's stored next_run is its retry time: keep the backoff across restarts
+        retry_at = parse_iso(value.get("next_run")) if failures else None
+    except (TypeError, ValueError):
+        return _State()
+    error, error_at = value.get("last_error"), value.get("last_error_at")
+    return _State(
+        last_run=last_run,
+        last_ok=last_ok,
+        failures=failures,
+        retry_at=retry_at,
+        last_error=error if isinstance(error, str) else None,
+        last_error_at=error_at if isinstance(error_at, str) else None,
+    )
+
+
+class Daemon:
+    """Runs `jobs` on their schedules until `stop()`; see the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        jobs: list[JobSpec],
+        *,
+        max_backoff: timedelta,
+        log: Log,
+        step_seconds: float = 1.0,
+    ) -> None:
+        names = [j.name for j in jobs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"job names must be unique: {names}")
+        self.store = store
+        self.jobs = list(jobs)
+        self.max_backoff = max(max_backoff, MIN_BACKOFF)
+        self.step_seconds = step_seconds
+        self._log = log
+        self._stopping = False
+        self._wake = threading.Event()  # cuts a sleep short on stop()
+        self._states: dict[str, _State] = {}
+        self._scheduled: dict[str, schedule.Job] = {}
+        if any(j.at for j in jobs) and importlib.util.find_spec("pytz") is None:
+            raise MailerError(
+                "the daemon needs pytz for daily jobs (schedule's .at with a time zone)",
+                hint="pip install pytz",
+            )
+        install_clock_shim()
+        self.scheduler = schedule.Scheduler()
+
+    def stop(self) -> None:
+        """Ask run() to return 0 once the current job has finished (signal-safe)."""
+        self._stopping = True  # a plain flag: what every check reads
+        if threading.current_thread() is threading.main_thread():
+            # Maybe a signal handler: the interrupted main thread may hold the
+            # Event's internal lock (inside wait), so set it from another thread.
+            threading.Thread(target=self._wake.set, name="mailer-stop", daemon=True).start()
+        else:
+            self._wake.set()
+
+    def run(self, once: bool = False) -> int:
+        """Run until stop(), then 0; with `once`, every job one time in order.
+
+        With `once` the exit code is that of the worst failure (1 for a
+        runtime fault, a MailerError's own code otherwise), or 0.
+        """
+        restore = self._install_signal_handlers()
+        try:
+            for spec in self.jobs:
+                self._states[spec.name] = _load_state(self.store.meta_get(STATE_PREFIX + spec.name))
+            if once:
+                return self._run_once()
+            self._start()
+            while not self._stopping:
+                self.scheduler.run_pending()
+                self._run_retries()
+                self._wake.wait(self._sleep_seconds())
+            return 0
+        finally:
+            restore()
+            self.scheduler.clear()
+            self._scheduled.clear()
+
+    # -- the steps
+
+    def _run_once(self) -> int:
+        code = 0
+        for spec in self.jobs:
+            if self._stopping:
+                break
+            error = self._run(spec)
+            if error is not None:
+                code = max(code, error.exit_code if isinstance(error, MailerError) else 1)
+        return code
+
+    def _start(self) -> None:
+        """Run what was missed while we were down, then hand each job to schedule."""
+        for spec in self.jobs:
+            if self._stopping:
+                return
+            state = self._states[spec.name]
+            now = clock.now()
+            if state.retry_at is not None:
+                pass  # a failing job keeps its backoff; the loop retries it
+            elif due_at_start(spec, state.last_run, now):
+                self._run(spec)
+            self._register(spec)
+
+    def _register(self, spec: JobSpec) -> None:
+        def wrapped() -> None:
+            state = self._states[spec.name]
+            if self._stopping:
+                return
+            if state.retry_at is not None and clock.now() < state.retry_at:
+                return  # failing: the next attempt is the backoff's, not the schedule's
+            self._run(spec)
+
+        if spec.every_minutes is not None:
+            job = self.scheduler.every(spec.every_minutes).minutes.do(wrapped)
+            last = self._states[spec.name].last_run
+            if last is not None:
+                # schedule counts from registration; the interval counts from the last run
+                due = _naive_local(last + timedelta(minutes=spec.every_minutes))
+                if job.next_run is None or due < job.next_run:
+                    job.next_run = due
+        else:
+            job = self.scheduler.every().day.at(spec.at or "", spec.timezone).do(wrapped)
+        self._scheduled[spec.name] = job
+
+    def _run_retries(self) -> None:
+        for spec in self.jobs:
+            if self._stopping:
+                return
+            retry_at = self._states[spec.name].retry_at
+            if retry_at is not None and clock.now() >= retry_at:
+                started = clock.now()
+                self._run(spec)
+                job = self._scheduled.get(spec.name)
+                if job is not None and spec.every_minutes is not None:
+                    # the regular interval restarts from this (retried) run
+                    job.next_run = _naive_local(started + timedelta(minutes=spec.every_minutes))
+
+    def _sleep_seconds(self) -> float:
+        """Real seconds to sleep: a step, or less when a run is due sooner."""
+        now = clock.now()
+        waits: list[float] = []
+        idle = self.scheduler.idle_seconds
+        if idle is not None:
+            waits.append(idle)
+        waits += [
+            (s.retry_at - now).total_seconds()
+            for s in self._states.values()
+            if s.retry_at is not None
+        ]
+        rate = clock.rate()
+        if not waits or rate <= 0:
+            return self.step_seconds  # frozen clock: nothing becomes due by waiting
+        return max(0.0, min(self.step_seconds, min(waits) / rate))
+
+    # -- one job run
+
+    def _run(self, spec: JobSpec) -> Exception | None:
+        """Run one job, log one line, record its state; never raises an Exception."""
+        state = self._states.setdefault(spec.name, _State())
+        started = clock.now()
+        started_real = _time.monotonic()
+        error: Exception | None = None
+        try:
+            spec.run(started)
+        except Exception as e:  # the point of the wrapper: no job stops the daemon
+            error = e
+        seconds = _time.monotonic() - started_real
+        now = clock.now()
+        state.last_run = started
+        message = None if error is None else _describe(error)
+        if error is None:
+            state.failures = 0
+            state.retry_at = None
+            self._emit(now, f"{spec.name} ok in {seconds:.1f} s{self._delayed(spec, started)}")
+        else:
+            state.failures += 1
+            auth = isinstance(error, AuthError)
+            backoff = self._backoff(state.failures, auth)
+            state.retry_at = now + backoff
+            # a refused login must say what to fix (unless its hint already does)
+            fix = ""
+            if isinstance(error, AuthError) and not error.hint:
+                fix = "; fix the account password or username"
+            self._emit(
+                now,
+                f"{spec.name} failed: {message}{fix}; retrying in {_minutes(backoff)}",
+                warning=True,
+                error=None if isinstance(error, MailerError) else error,
+            )
+        self._record(spec, state, started, message)
+        return error
+
+    def _backoff(self, failures: int, auth: bool) -> timedelta:
+        if auth:
+            return self.max_backoff  # a wrong password does not fix itself: retry slowly
+        return min(MIN_BACKOFF * (1 << min(failures - 1, 20)), self.max_backoff)
+
+    def _delayed(self, spec: JobSpec, started: datetime) -> str:
+        """' (delayed: drafts)' when other jobs fell due while this one ran."""
+        since, until = _naive_local(started), _naive_local(clock.now())
+        late = [
+            name
+            for name, job in self._scheduled.items()
+            if name != spec.name and job.next_run is not None and since < job.next_run <= until
+        ]
+        return f" (delayed: {', '.join(late)})" if late else ""
+
+    def _record(self, spec: JobSpec, state: _State, started: datetime, error: str | None) -> None:
+        if error is None:
+            state.last_ok = iso(started)
+        else:
+            state.last_error, state.last_error_at = error, iso(started)
+        upcoming = state.retry_at or next_run(spec, started, clock.now())
+        value = {
+            "last_run": iso(started),
+            "last_ok": state.last_ok,
+            "last_error": state.last_error,
+            "last_error_at": state.last_error_at,
+            "next_run": iso(upcoming),
+            "failures": state.failures,
+        }
+        try:
+            self.store.meta_set(STATE_PREFIX + spec.name, value)
+        except Exception as e:  # a full disk must not stop the daemon either
+            self._emit(clock.now(), f"{spec.name}: cannot record its state: {e}", warning=True)
+
+    def _emit(
+        self, now: datetime, line: str, *, warning: bool = False, error: Exception | None = None
+    ) -> None:
+        text = f"{iso(now)} {line}"
+        if isinstance(self._log, logging.Logger):
+            self._log.log(logging.WARNING if warning else logging.INFO, "%s", text)
+            if error is not None:  # an unexpected error is a bug: its traceback, for -v
+                self._log.debug("traceback of the %s error", type(error).__name__, exc_info=error)
+        else:
+            self._log(text)
+
+    # -- signals
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        """SIGTERM/SIGINT call stop(); only the main thread may set handlers."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+        for sig in previous:
+            signal.signal(sig, lambda _signum, _frame: self.stop())
+
+        def restore() -> None:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+        return restore
+
+
+def _describe(error: Exception) -> str:
+    """One line: a MailerError's own message, otherwise the type too (a bug)."""
+    text = " ".join(str(error).split())
+    if isinstance(error, MailerError):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _minutes(delta: timedelta) -> str:
+    minutes = delta.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"

@@ -1,0 +1,119 @@
+"""The daemon end to end: `mailer run` on a simulated clock against a real Dovecot.
+
+MAILER_NOW sets the start and MAILER_NOW_RATE makes four hours pass each real
+second, so three days of the daemon take a quarter of a minute.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from dovecot import Dovecot
+from scanhelp import PASSWORD_ENV, mailer, utc, write_config
+from test_drafts import _in, _out, history
+
+from mailer.model import parse_iso
+from mailer.store import Store
+
+START = "2026-03-02T05:00:00Z"  # Monday, 06:00 in Berlin
+RATE = 14400  # simulated seconds per real second
+
+
+def sim_seconds(real: float) -> float:
+    return real * RATE
+
+
+@pytest.mark.slow
+def test_daemon_drafts_at_the_hour_survives_the_server_and_stops_cleanly(
+    private_dovecot: Dovecot, tmp_path: Path
+) -> None:
+    user = private_dovecot.new_account()
+    inbox, sent = history()
+    # hana (tier inner, 30d) becomes due on Tuesday 3 March 00:00 UTC.
+    inbox.append(_in("Hana Ito", "hana@h.example", utc(2026, 1, 31), 1))
+    inbox.append(_in("Hana Ito", "hana@h.example", utc(2025, 10, 1), 2))
+    sent.append(_out("hana@h.example", utc(2026, 2, 1), 1))
+    sent.append(_out("hana@h.example", utc(2025, 10, 2), 2))
+    user.append("INBOX", inbox)
+    user.append("Sent", sent)
+    config = write_config(
+        tmp_path,
+        user,
+        rules={
+            "draft_at": "08:30",
+            "timezone": "Europe/Berlin",
+            "jitter": "0d",
+            "weekdays_only": True,
+            "max_drafts_per_day": 5,
+        },
+        daemon={"scan_every_minutes": 360, "max_backoff_minutes": 30},
+        **{"rules.tiers": {"inner": "30d", "network": "90d"}},
+    )
+    env = {**os.environ, PASSWORD_ENV: user.password, "MAILER_NOW": START}
+    assert mailer(config, "scan", user=user, env={"MAILER_NOW": START}).returncode == 0
+    for who, tier in (
+        ("anna@a.example", "inner"),
+        ("bert@b.example", "network"),
+        ("hana@h.example", "inner"),
+    ):
+        mailer(config, "contacts", "set", who, "--tier", tier, env={"MAILER_NOW": START})
+
+    log = tmp_path / "daemon.log"
+    with open(log, "w") as err:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "mailer", "--config", str(config), "run"],
+            env={**env, "MAILER_NOW_RATE": str(RATE)},
+            stdout=err,
+            stderr=err,
+        )
+    started = time.monotonic()
+    try:
+        time.sleep(2.0)  # past Monday 08:30 in Berlin: the first drafts are written
+        second = mailer(config, "run", user=user, env={"MAILER_NOW": START})
+        assert second.returncode == 1 and "another mailer daemon is running" in second.stderr
+        private_dovecot.stop()  # Monday afternoon: the server goes away for 12 hours
+        time.sleep(3.0)
+        private_dovecot.start()
+        time.sleep(max(0.0, 12.0 - (time.monotonic() - started)))  # into Wednesday
+        assert daemon.poll() is None, log.read_text()
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=15)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    text = log.read_text()
+    assert code == 0, text
+    assert "Traceback" not in text
+    assert "scan failed" in text and "cannot connect" in text  # the outage was seen ...
+    records = Store(config.parent / "mailer.json").drafts()
+    written = {r.email: parse_iso(r.written_at) for r in records}
+    assert set(written) == {
+        "anna@a.example",
+        "bert@b.example",
+        "dora@d.example",
+        "hana@h.example",
+    }, text
+    monday, tuesday = utc(2026, 3, 2, 7, 30), utc(2026, 3, 3, 7, 30)  # 08:30 in Berlin
+    for who in ("anna@a.example", "bert@b.example", "dora@d.example"):
+        assert monday <= written[who] <= monday + timedelta(minutes=30), (who, written)
+    assert tuesday <= written["hana@h.example"] <= tuesday + timedelta(minutes=30)
+    # ... and survived: scans after the restart succeeded.
+    status = json.loads(
+        mailer(
+            config, "status", "--format", "json", env={"MAILER_NOW": "2026-03-04T12:00:00Z"}
+        ).stdout
+    )
+    scan_state = status["jobs"]["scan"]
+    assert scan_state["last_ok"] and scan_state["last_ok"] > "2026-03-03"
+    assert scan_state["last_error"]
+    with user.connect() as c:
+        c.select_folder("Drafts", readonly=True)
+        assert len(c.search(["ALL"])) == 4

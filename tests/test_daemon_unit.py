@@ -1,0 +1,430 @@
+"""The daemon's scheduler edge with fake jobs, a temp store and a simulated clock.
+
+Time comes from MAILER_NOW (+ MAILER_NOW_RATE, simulated seconds per real
+second). `mailer.clock` counts elapsed time from process start, so the `sim`
+fixture also resets its start, making simulated time begin at MAILER_NOW.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import schedule
+
+from mailer import clock
+from mailer.daemon import (
+    Daemon,
+    JobSpec,
+    due_at_start,
+    install_clock_shim,
+    job_states,
+    next_run,
+    single_instance,
+)
+from mailer.errors import AuthError, ConnectError, MailerError, SourceError
+from mailer.store import Store
+
+BERLIN = ZoneInfo("Europe/Berlin")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    def set_clock(when: str, rate: float = 0) -> None:
+        monkeypatch.setenv("MAILER_NOW", when)
+        monkeypatch.setenv("MAILER_NOW_RATE", str(rate))
+        clock.reset()
+
+    return set_clock
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(tmp_path / "mailer.json")
+
+
+def ok(runs: list[tuple[str, datetime]], name: str) -> Callable[[datetime], None]:
+    def run(now: datetime) -> None:
+        runs.append((name, now))
+
+    return run
+
+
+def stop_after_start(store: Store, jobs: list[JobSpec]) -> Daemon:
+    """A daemon whose last job, a probe that is always due, ends it after start-up."""
+    cell: list[Daemon] = []
+    probe = JobSpec("probe", lambda now: cell[0].stop(), every_minutes=1)
+    daemon = Daemon(store, [*jobs, probe], max_backoff=timedelta(minutes=30), log=lambda _: None)
+    cell.append(daemon)
+    return daemon
+
+
+def run_until(daemon: Daemon, until: datetime) -> int:
+    """Run the daemon in this thread; a watcher stops it at simulated `until`."""
+
+    def watch() -> None:
+        while clock.now() < until:
+            time.sleep(0.005)
+        daemon.stop()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    code = daemon.run()
+    watcher.join()
+    return code
+
+
+# -- pure schedule arithmetic ---------------------------------------------------
+
+
+def test_due_at_start_interval() -> None:
+    spec = JobSpec("scan", lambda now: None, every_minutes=15)
+    now = utc("2026-03-01T12:00:00")
+    assert due_at_start(spec, None, now)
+    assert not due_at_start(spec, now - timedelta(minutes=14, seconds=59), now)
+    assert due_at_start(spec, now - timedelta(minutes=15), now)
+    assert next_run(spec, now - timedelta(minutes=5), now) == now + timedelta(minutes=10)
+    assert next_run(spec, now - timedelta(hours=3), now) == now  # overdue: now
+
+
+def test_due_at_start_daily_across_dst_in_berlin() -> None:
+    spec = JobSpec("drafts", lambda now: None, at="08:30", timezone="Europe/Berlin")
+    # Spring forward (29 March 2026): 08:30 was 07:30Z the day before, 06:30Z that day.
+    ran = utc("2026-03-28T07:30:05")
+    assert not due_at_start(spec, ran, utc("2026-03-29T06:20:00"))  # 08:20 CEST
+    assert due_at_start(spec, ran, utc("2026-03-29T06:31:00"))  # 08:31 CEST, not 24 h later
+    assert next_run(spec, ran, utc("2026-03-28T12:00:00")) == utc("2026-03-29T06:30:00")
+    # Fall back (25 October 2026): 08:30 is 06:30Z the day before, 07:30Z that day.
+    ran = utc("2026-10-24T06:30:05")
+    assert not due_at_start(spec, ran, utc("2026-10-25T07:20:00"))  # 08:20 CET
+    assert due_at_start(spec, ran, utc("2026-10-25T07:31:00"))
+    assert next_run(spec, ran, utc("2026-10-24T12:00:00")) == utc("2026-10-25T07:30:00")
+    # Missed yesterday's run (machine asleep, daemon down): due before today's.
+    assert due_at_start(spec, utc("2026-03-20T07:31:00"), utc("2026-03-22T06:00:00"))
+    # Never run: a daily job waits for its time rather than running at start.
+    assert not due_at_start(spec, None, utc("2026-03-22T06:00:00"))
+
+
+def test_daily_time_in_the_dst_gap_runs_an_hour_later() -> None:
+    spec = JobSpec("night", lambda now: None, at="02:30", timezone="Europe/Berlin")
+    # 02:30 does not exist on 29 March 2026: 03:30 CEST = 01:30Z, as schedule does.
+    assert next_run(spec, utc("2026-03-28T01:31:00"), utc("2026-03-28T12:00:00")) == utc(
+        "2026-03-29T01:30:00"
+    )
+
+
+def test_jobspec_rejects_nonsense() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        JobSpec("x", lambda now: None)
+    with pytest.raises(ValueError, match="HH:MM"):
+        JobSpec("x", lambda now: None, at="8h30")
+    with pytest.raises(ValueError, match="time zone"):
+        JobSpec("x", lambda now: None, at="08:30", timezone="Mars/Olympus")
+
+
+def test_schedule_reads_mailers_clock(sim: Callable[..., None]) -> None:
+    sim("2026-03-01T08:30:00Z")
+    install_clock_shim()
+    install_clock_shim()  # idempotent
+    shimmed = schedule.datetime.datetime
+    assert shimmed.now() == utc("2026-03-01T08:30:00").astimezone().replace(tzinfo=None)
+    assert shimmed.now(BERLIN) == utc("2026-03-01T08:30:00")
+    assert shimmed.now(BERLIN).utcoffset() == timedelta(hours=1)
+
+
+# -- restarts ---------------------------------------------------------------------
+
+
+def test_restarts_more_often_than_the_interval_still_run_the_job(
+    sim: Callable[..., None], store: Store
+) -> None:
+    runs: list[tuple[str, datetime]] = []
+    start = utc("2026-03-01T12:00:00")
+    for minute in range(0, 100, 10):  # a restart every 10 minutes, interval 15
+        sim((start + timedelta(minutes=minute)).isoformat())
+        daemon = stop_after_start(store, [JobSpec("scan", ok(runs, "scan"), every_minutes=15)])
+        assert daemon.run() == 0
+    minutes = [int((when - start).total_seconds() // 60) for name, when in runs if name == "scan"]
+    assert minutes == [0, 20, 40, 60, 80]
+    assert job_states(store)["scan"]["last_run"] == "2026-03-01T13:20:00Z"
+
+
+# -- failures and backoff --------------------------------------------------------
+
+
+def test_failures_are_contained_recorded_and_retried_with_backoff(
+    sim: Callable[..., None], store: Store
+) -> None:
+    attempts: dict[str, list[datetime]] = {"scan": [], "login": [], "tick": []}
+    lines: list[str] = []
+
+    def scan(now: datetime) -> None:
+        attempts["scan"].append(now)
+        if len(attempts["scan"]) <= 7:
+            raise ConnectError("cannot reach imap.example.com:993: connection refused")
+
+    def login(now: datetime) -> None:
+        attempts["login"].append(now)
+        raise AuthError("imap.example.com refused the login of me")
+
+    def tick(now: datetime) -> None:
+        attempts["tick"].append(now)
+
+    sim("2026-03-01T12:00:00Z", rate=2000)  # a simulated minute is 30 ms
+    jobs = [
+        JobSpec("scan", scan, every_minutes=10),
+        JobSpec("login", login, every_minutes=10),
+        JobSpec("tick", tick, every_minutes=5),
+    ]
+    daemon = Daemon(
+        store, jobs, max_backoff=timedelta(minutes=20), log=lines.append, step_seconds=0.05
+    )
+    start = clock.now()
+    assert run_until(daemon, start + timedelta(minutes=95)) == 0
+
+    def gaps(name: str) -> list[float]:
+        times = attempts[name]
+        return [(b - a).total_seconds() / 60 for a, b in itertools.pairwise(times)]
+
+    # backoff doubles from 1 minute, capped at max_backoff; then a success
+    scan_gaps = gaps("scan")
+    assert scan_gaps[:7] == pytest.approx([1, 2, 4, 8, 16, 20, 20], abs=0.75)
+    # after the success, the normal interval again
+    assert all(g == pytest.approx(10, abs=0.75) for g in scan_gaps[7:])
+    # a refused login is retried slowly from the start
+    assert gaps("login") == pytest.approx([20, 20, 20, 20], abs=0.75)
+    # the healthy job kept its pace throughout
+    assert len(attempts["tick"]) == pytest.approx(95 / 5 + 1, abs=1)
+
+    states = job_states(store)
+    assert states["scan"]["failures"] == 0
+    # the last error stays on record after the success, older than the last good run
+    assert "connection refused" in states["scan"]["last_error"]
+    assert states["scan"]["last_ok"] > states["scan"]["last_error_at"]
+    login_state = states["login"]
+    assert login_state["failures"] == 5
+    assert login_state["last_ok"] is None
+    assert "refused the login" in login_state["last_error"]
+    assert login_state["last_error_at"] == login_state["last_run"]
+    assert login_state["next_run"] > login_state["last_run"]
+
+    failed = [line for line in lines if " scan failed: " in line]
+    assert len(failed) == 7
+    assert "connection refused; retrying in 1 min" in failed[0]
+    assert "retrying in 20 min" in failed[-1]
+    login_line = next(line for line in lines if " login failed: " in line)
+    assert "refused the login of me; fix the account password" in login_line
+    assert "retrying in 20 min" in login_line
+    assert any(line.endswith(" tick ok in 0.0 s") for line in lines)
+
+
+def test_a_failing_job_keeps_its_backoff_across_a_restart(
+    sim: Callable[..., None], store: Store
+) -> None:
+    calls: list[datetime] = []
+
+    def scan(now: datetime) -> None:
+        calls.append(now)
+        raise SourceError("server said BYE")
+
+    sim("2026-03-01T12:00:00Z")
+    jobs = [JobSpec("scan", scan, every_minutes=15)]
+    daemon = Daemon(store, jobs, max_backoff=timedelta(minutes=30), log=lambda line: None)
+    assert daemon.run(once=True) == 1
+    assert daemon.run(once=True) == 1
+    state = job_states(store)["scan"]
+    assert state["failures"] == 2
+    assert state["next_run"] == "2026-03-01T12:02:00Z"  # frozen clock: now + 2 min
+
+    # a restart one minute later waits for the retry instead of running at once
+    sim("2026-03-01T12:01:00Z")
+    daemon = stop_after_start(store, [JobSpec("scan", scan, every_minutes=15)])
+    assert daemon.run() == 0
+    assert len(calls) == 2
+
+
+# -- once, stop, logging ----------------------------------------------------------
+
+
+def test_once_runs_every_job_once_in_order(
+    sim: Callable[..., None], store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim("2026-03-01T12:00:00Z")
+    runs: list[tuple[str, datetime]] = []
+
+    def broken(now: datetime) -> None:
+        runs.append(("drafts", now))
+        raise RuntimeError("template missing")
+
+    jobs = [
+        JobSpec("scan", ok(runs, "scan"), every_minutes=15),
+        JobSpec("drafts", broken, at="08:30", timezone="Europe/Berlin"),
+        JobSpec("housekeeping", ok(runs, "housekeeping"), at="03:30"),
+    ]
+    log = logging.getLogger("mailer.test_daemon")
+    daemon = Daemon(store, jobs, max_backoff=timedelta(minutes=30), log=log)
+    with caplog.at_level(logging.INFO, logger="mailer.test_daemon"):
+        assert daemon.run(once=True) == 1  # a job failed: runtime failure
+    assert [name for name, _ in runs] == ["scan", "drafts", "housekeeping"]
+    assert all(when == utc("2026-03-01T12:00:00") for _, when in runs)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "2026-03-01T12:00:00Z scan ok in 0.0 s"
+    assert messages[1].startswith(
+        "2026-03-01T12:00:00Z drafts failed: RuntimeError: template missing;"
+    )
+    assert caplog.records[1].levelno == logging.WARNING
+    assert set(job_states(store)) == {"scan", "drafts", "housekeeping"}
+    assert job_states(store)["drafts"]["last_error"] == "RuntimeError: template missing"
+
+
+def test_stop_from_another_thread_ends_run_within_a_step(
+    sim: Callable[..., None], store: Store
+) -> None:
+    sim("2026-03-01T12:00:00Z")
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[tuple[str, datetime]] = []
+
+    def slow(now: datetime) -> None:
+        started.set()
+        release.wait(5)
+        runs.append(("slow", now))
+
+    jobs = [
+        JobSpec("slow", slow, every_minutes=15),
+        JobSpec("after", ok(runs, "after"), every_minutes=15),
+    ]
+    daemon = Daemon(store, jobs, max_backoff=timedelta(minutes=30), log=lambda line: None)
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(daemon.run()))
+    thread.start()
+    assert started.wait(5)
+    daemon.stop()  # while a job runs: it finishes, nothing new starts
+    release.set()
+    thread.join(5)
+    assert result == [0]
+    assert [name for name, _ in runs] == ["slow"]
+    assert job_states(store)["slow"]["failures"] == 0
+
+    # an idle daemon (frozen clock: full steps) stops within one step
+    daemon = Daemon(
+        store, jobs, max_backoff=timedelta(minutes=30), log=lambda line: None, step_seconds=0.5
+    )
+    release.set()
+    thread = threading.Thread(target=lambda: result.append(daemon.run()))
+    thread.start()
+    time.sleep(0.2)
+    asked = time.monotonic()
+    daemon.stop()
+    thread.join(5)
+    assert time.monotonic() - asked < 0.5
+    assert result == [0, 0]
+
+
+def test_sigterm_stops_run_in_the_main_thread(sim: Callable[..., None], store: Store) -> None:
+    sim("2026-03-01T12:00:00Z")
+    jobs = [JobSpec("scan", lambda now: None, every_minutes=15)]
+    daemon = Daemon(
+        store, jobs, max_backoff=timedelta(minutes=30), log=lambda line: None, step_seconds=5
+    )
+    before = signal.getsignal(signal.SIGTERM)
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    asked = time.monotonic()
+    assert daemon.run() == 0
+    assert time.monotonic() - asked < 2  # woke early, not after the 5 s step
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+# -- one daemon per store -------------------------------------------------------
+
+
+def test_single_instance_refuses_a_second_holder_in_process(tmp_path: Path) -> None:
+    path = tmp_path / "mailer.json"
+    with single_instance(path):
+        with pytest.raises(MailerError) as caught, single_instance(path):
+            pass
+        assert str(caught.value) == (
+            f"another mailer daemon is running on {path} (pid {os.getpid()})"
+        )
+        assert caught.value.exit_code == 1
+    with single_instance(path):  # released
+        pass
+
+
+def test_single_instance_refuses_a_second_process(tmp_path: Path) -> None:
+    path = tmp_path / "mailer.json"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from mailer.daemon import single_instance\n"
+            "with single_instance(Path(sys.argv[1])):\n"
+            "    print('ready', flush=True); sys.stdin.read()\n",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
+        refused = rf"running on .* \(pid {holder.pid}\)$"
+        with pytest.raises(MailerError, match=refused), single_instance(path):
+            pass
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+    with single_instance(path):  # the holder is gone
+        pass
+
+
+# -- a few simulated days ----------------------------------------------------------
+
+
+def test_simulated_days_run_daily_at_local_time_and_intervals_on_pace(
+    sim: Callable[..., None], store: Store
+) -> None:
+    runs: list[tuple[str, datetime]] = []
+    # 28-30 March 2026 spans the spring-forward change in Berlin (29 March).
+    sim("2026-03-28T00:00:00Z", rate=43200)  # a simulated hour is 83 ms
+    jobs = [
+        JobSpec("drafts", ok(runs, "drafts"), at="08:30", timezone="Europe/Berlin"),
+        JobSpec("scan", ok(runs, "scan"), every_minutes=60),
+    ]
+    daemon = Daemon(store, jobs, max_backoff=timedelta(minutes=30), log=lambda line: None)
+    start = clock.now()
+    end = utc("2026-03-30T09:00:00")
+    assert run_until(daemon, end) == 0
+
+    drafts = [when for name, when in runs if name == "drafts"]
+    # Never ran before: the first run waits for 08:30 rather than running at start.
+    later = [when.astimezone(BERLIN) for when in drafts]
+    assert [d.date().isoformat() for d in later] == ["2026-03-28", "2026-03-29", "2026-03-30"]
+    for local in later:  # 08:30 local on both sides of the change, a little late at most
+        assert local.replace(hour=8, minute=30, second=0, microsecond=0) <= local
+        assert local - local.replace(hour=8, minute=30, second=0, microsecond=0) < timedelta(
+            minutes=30
+        )
+    assert job_states(store)["drafts"]["last_run"].startswith("2026-03-30T06:3")
+
+    scans = [when for name, when in runs if name == "scan"]
+    expected = (end - start) / timedelta(minutes=60)
+    assert expected * 0.85 <= len(scans) <= expected + 1
