@@ -87,8 +87,8 @@ def rules(config: Config) -> Rules:
 def plan(config: Config, now: datetime) -> Plan:
     from mailer.core.rules import plan as make_plan
 
-    st = store(config)
-    return make_plan(st.contacts(), st.drafts(), rules(config), now)
+    contacts, drafts = store(config).contacts_and_drafts()
+    return make_plan(contacts, drafts, rules(config), now)
 
 
 def renderer(config: Config) -> Renderer:
@@ -120,10 +120,10 @@ def contact_rows(
     """Contacts as SPEC section 4 objects, with the status and next_due the rules give."""
     from mailer.core.rules import effective_status, next_due
 
-    st = store(config)
-    people = st.contacts() if contacts is None else contacts
+    everyone, drafts = store(config).contacts_and_drafts()
+    people = everyone if contacts is None else contacts
     by_email: dict[str, list[DraftRecord]] = {}
-    for record in st.drafts():
+    for record in drafts:
         by_email.setdefault(record.email, []).append(record)
     r = rules(config)
     rows = []

@@ -9,10 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
+
+
+_ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def _cell(value: Any, width: int = 40) -> str:
@@ -22,20 +26,34 @@ def _cell(value: Any, width: int = 40) -> str:
         return str(value)
     if isinstance(value, list | tuple):
         value = ",".join(str(v) for v in value)
-    text = " ".join(str(value).split())
-    if isinstance(value, str) and len(value) == 20 and value.endswith("Z") and "T" in value:
-        text = value[:10]  # dates: the day is what a person reads in a table
+    text = str(value)
+    if len(text) == 20 and _ISO_UTC.fullmatch(text):
+        return text[:10]  # dates: the day is what a person reads in a table
+    if not text.isprintable() or "  " in text:  # line breaks, tabs, runs of spaces
+        text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _column(values: list[Any], width: int) -> list[str]:
+    """One column's cells; the common plain string skips `_cell` (10,000-row tables)."""
+    out = []
+    for v in values:
+        if type(v) is str and len(v) <= width and v.isprintable() and "  " not in v:
+            out.append(v[:10] if len(v) == 20 and _ISO_UTC.fullmatch(v) else v)
+        else:
+            out.append(_cell(v, width))
+    return out
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     # The last column is not cut: it is where long text (a reason) goes, and it wraps harmlessly.
-    widths_max = [40] * (len(columns) - 1) + [10_000]
-    cells = [[_cell(r.get(c), w) for c, w in zip(columns, widths_max, strict=True)] for r in rows]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(columns)]
+    limits = [40] * (len(columns) - 1) + [10_000]
+    cols = [_column([r.get(c) for r in rows], w) for c, w in zip(columns, limits, strict=True)]
+    widths = [max([len(c), *map(len, col)]) for c, col in zip(columns, cols, strict=True)]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     lines += [
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
+        "  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip()
+        for cells in zip(*cols, strict=True)
     ]
     return "\n".join(lines)
 

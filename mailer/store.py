@@ -349,9 +349,7 @@ class Store:
 
     def contacts(self) -> list[Contact]:
         """All contacts, by email."""
-        with self.snapshot() as db:
-            docs = db.table(CONTACTS).all()
-        return sorted((Contact.from_doc(d) for d in docs), key=lambda c: c.email)
+        return self.contacts_and_drafts()[0]
 
     def contact(self, email: str) -> Contact | None:
         email = email.strip().lower()
@@ -542,9 +540,22 @@ class Store:
 
     def drafts(self) -> list[DraftRecord]:
         """Every draft written, oldest first."""
-        with self.snapshot() as db:
-            docs = db.table(DRAFTS).all()
-        return sorted((_draft(d) for d in docs), key=lambda r: (r.written_at, r.key))
+        return self.contacts_and_drafts()[1]
+
+    def contacts_and_drafts(self) -> tuple[list[Contact], list[DraftRecord]]:
+        """Both, from one read of the file: what planning needs.
+
+        The hot read path (`contacts list` at 10,000 contacts): it takes the
+        documents straight from the decoded file, skipping TinyDB's per-document
+        copies, which cost a fifth of the command's time.
+        """
+        data = _decode(self.path, _read_file(self.path))
+        contacts = (data.get(CONTACTS) or {}).values()
+        drafts = (data.get(DRAFTS) or {}).values()
+        return (
+            sorted((Contact.from_doc(d) for d in contacts), key=lambda c: c.email),
+            sorted((_draft(d) for d in drafts), key=lambda r: (r.written_at, r.key)),
+        )
 
     def record_draft(self, record: DraftRecord) -> bool:
         """Remember a written draft; False (and no change) when its key is known."""

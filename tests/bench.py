@@ -66,6 +66,7 @@ TARGETS = {
     "noop_rescan_overhead_s": (0.3, "s"),
     "contacts_list_table_s": (0.3, "s"),
     "contacts_list_json_s": (0.3, "s"),
+    "plan_s": (0.1, "s"),
 }
 
 
@@ -297,6 +298,12 @@ def bench(messages_count: int, contacts: int) -> int:
             )
             row(f"contacts list --format {fmt} > /dev/null", f"{r[f'contacts_list_{fmt}_s']:.3f} s")
 
+        print(f"\nplanning (median of {REPEATS})")
+        r.update(bench_plan(Path(tmp) / "mailer.json", config, mailer, env))
+        row("plan() over the store's contacts, 1 draft each", f"{r['plan_s']:.3f} s")
+        row("  items in the plan", f"{r['plan_items']:,}")
+        row("mailer due --format json (whole process)", f"{r['due_s']:.3f} s")
+
     print("\ntargets")
     failed = 0
     for name, (limit, unit) in TARGETS.items():
@@ -309,6 +316,38 @@ def bench(messages_count: int, contacts: int) -> int:
     print()
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}))
     return 1 if failed else 0
+
+
+def bench_plan(
+    store_path: Path, config: Path, mailer: list[str], env: dict[str, str]
+) -> dict[str, Any]:
+    """The rules over every contact of the store, with a past draft for each, in-process."""
+    from mailer import app
+    from mailer.config import load
+    from mailer.core.rules import plan
+    from mailer.model import DraftRecord
+    from mailer.store import Store
+
+    contacts = Store(store_path).contacts()
+    rules = app.rules(load(str(config)))
+    now = dt.datetime(2027, 6, 1, 9, tzinfo=dt.UTC)
+    drafts = [
+        DraftRecord(
+            key=f"reconnect:{c.email}:2026-01-01",
+            email=c.email,
+            kind="reconnect",
+            written_at="2026-01-01T08:30:00Z",
+        )
+        for c in contacts
+    ]
+    seconds = []
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        result = plan(contacts, drafts, rules, now)
+        seconds.append(time.perf_counter() - t)
+    due_cmd = [*mailer, "--config", str(config), "due", "--format", "json"]
+    due = median_seconds(lambda: run_child(due_cmd, env, keep_output=False))
+    return {"plan_s": statistics.median(seconds), "plan_items": len(result.items), "due_s": due}
 
 
 def main(argv: list[str] | None = None) -> int:
