@@ -30,12 +30,13 @@ class Prepared:
     body: str
     message: bytes
     message_id: str
+    skipped: str | None = None  # why this one cannot be written; the others still are
 
 
 @dataclass(frozen=True)
 class Outcome:
     prepared: Prepared
-    action: str  # "written", "already there" or "would write"
+    action: str  # "written", "already there", "would write" or "skipped (why)"
 
 
 def prepare(
@@ -51,15 +52,19 @@ def prepare(
         contact = contacts[item.email]
         rendered = renderer.render(TEMPLATES[item.kind], **renderer.reconnect_context(contact, now))
         assert item.key is not None
-        msg = build_draft(
-            from_name=owner[0],
-            from_address=owner[1],
-            to=[(contact.name, contact.email)],
-            subject=rendered.subject,
-            body=rendered.body,
-            key=item.key,
-            date=now,
-        )
+        try:
+            msg = build_draft(
+                from_name=owner[0],
+                from_address=owner[1],
+                to=[(contact.name, contact.email)],
+                subject=rendered.subject,
+                body=rendered.body,
+                key=item.key,
+                date=now,
+            )
+        except ValueError as e:  # e.g. an address no draft header can carry
+            out.append(Prepared(item, rendered.subject, rendered.body, b"", "", skipped=str(e)))
+            continue
         out.append(Prepared(item, rendered.subject, rendered.body, bytes(msg), msg["Message-ID"]))
     return out
 
@@ -68,10 +73,15 @@ def write(
     prepared: list[Prepared], store: Store, target: Drafts, now: datetime, *, dry_run: bool
 ) -> list[Outcome]:
     if dry_run:
-        return [Outcome(p, "would write") for p in prepared]
+        return [
+            Outcome(p, f"skipped ({p.skipped})" if p.skipped else "would write") for p in prepared
+        ]
     existing = target.existing_keys() if prepared else set()
     outcomes = []
     for p in prepared:
+        if p.skipped:
+            outcomes.append(Outcome(p, f"skipped ({p.skipped})"))
+            continue
         key = p.item.key
         assert key is not None
         if key in existing:

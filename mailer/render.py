@@ -14,6 +14,7 @@ rest of its output is the body. The built-in templates live in the top-level
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date as Date
@@ -195,7 +196,7 @@ class Renderer:
             "contact": Record("contact", contact.to_json()),
             "first_name": first_name(contact.name),
             "since": now - last if last else None,
-            "last_subject": contact.last_subject,
+            "last_subject": topic(contact.last_subject),
             "tags": list(contact.tags),
             "notes": contact.notes,
             "me": self.me,
@@ -302,6 +303,18 @@ def _tidy_body(body: str) -> str:
 # --- filters ---------------------------------------------------------------------------------
 
 _TITLES = frozenset({"dr", "prof", "mr", "mrs", "ms", "mx", "sir", "dame", "herr", "frau"})
+
+
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|tr|rif|antw)\s*(?:\[\d+\])?\s*:\s*)+", re.IGNORECASE
+)
+
+
+def topic(subject: str | None) -> str | None:
+    """A subject as a topic: "Re: Fwd: Q3 plans" -> "Q3 plans" (None when nothing is left)."""
+    if not subject:
+        return None
+    return _REPLY_PREFIX.sub("", subject).strip() or None
 
 
 def first_name(value: Any, fallback: str = "there") -> str:

@@ -327,3 +327,20 @@ def test_filters_in_a_template(tmp_path: Path) -> None:
     )
     out = r.render("t", **r.reconnect_context(JANE, NOW))
     assert out == Rendered("Jane", "28 October 2025, about 6 weeks, you\n")
+
+
+@pytest.mark.parametrize(
+    ("subject", "topic_"),
+    [
+        ("Re: Q3 plans", "Q3 plans"),
+        ("RE: Fwd: AW: Lunch", "Lunch"),
+        ("Re[2]: x", "x"),
+        ("Rebooting the team", "Rebooting the team"),
+        ("Re: ", None),
+        (None, None),
+    ],
+)
+def test_last_subject_reads_as_a_topic(subject: str | None, topic_: str | None) -> None:
+    from mailer.render import topic
+
+    assert topic(subject) == topic_

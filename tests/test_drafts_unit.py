@@ -1,0 +1,64 @@
+"""The apply step of drafts against a local Maildir: written once, found again, skipped alone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from mailer import drafts as drafting
+from mailer.core.rules import Rules, plan
+from mailer.model import Contact, iso
+from mailer.render import Renderer
+from mailer.sources.local import MaildirDrafts
+from mailer.store import Store
+
+NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def _contact(email: str, name: str, days: int) -> Contact:
+    return Contact(
+        email=email,
+        name=name,
+        status="active",
+        last_inbound=iso(NOW - timedelta(days=days + 1)),
+        last_outbound=iso(NOW - timedelta(days=days)),
+        first_seen=iso(NOW - timedelta(days=400)),
+        messages_in=3,
+        messages_out=3,
+    )
+
+
+def test_written_once_then_found_and_an_unwritable_one_is_skipped_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "mailer.json")
+    for c in (
+        _contact("ann@x.example", "Ann Lee", 120),
+        _contact("jörg@x.example", "Jörg", 130),
+        _contact("bo@y.example", "Bo", 100),
+    ):
+        store.add_contact(c)
+    rules = Rules(jitter=timedelta(0), weekdays_only=False)
+    target = MaildirDrafts(tmp_path / "Drafts")
+    renderer = Renderer(None, "Pat Doe", "pat@example.org")
+    owner = ("Pat Doe", "pat@example.org")
+
+    first = plan(store.contacts(), store.drafts(), rules, NOW)
+    outcomes = drafting.run(first, store, target, renderer, owner)
+    actions = {o.prepared.item.email: o.action for o in outcomes}
+    assert actions["ann@x.example"] == actions["bo@y.example"] == "written"
+    assert actions["jörg@x.example"].startswith("skipped (")
+    assert len(list((tmp_path / "Drafts" / "cur").iterdir())) == 2
+    assert target.existing_keys() == {
+        o.prepared.item.key for o in outcomes if o.action == "written"
+    }
+
+    # The store is lost: the same plan finds the drafts and writes nothing new.
+    (tmp_path / "mailer.json").unlink()
+    for c in (_contact("ann@x.example", "Ann Lee", 120), _contact("bo@y.example", "Bo", 100)):
+        store.add_contact(c)
+    again = drafting.run(
+        plan(store.contacts(), store.drafts(), rules, NOW), store, target, renderer, owner
+    )
+    assert {o.action for o in again} == {"already there"}
+    assert len(list((tmp_path / "Drafts" / "cur").iterdir())) == 2
+    # Recorded now: nobody is due again this cycle.
+    assert plan(store.contacts(), store.drafts(), rules, NOW).to_draft == []
