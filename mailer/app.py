@@ -5,6 +5,7 @@ The CLI calls these and the core never does, so the core stays free of I/O.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +21,8 @@ from mailer.store import Store
 if TYPE_CHECKING:
     from mailer.core.rules import Plan, Rules
     from mailer.render import Renderer
-    from mailer.sources.base import Drafts
+    from mailer.scan import Progress, ScanReport
+    from mailer.sources.base import Drafts, Source
     from mailer.sources.imap import ImapSource
     from mailer.sources.local import MaildirSource, MboxSource
 
@@ -64,24 +66,10 @@ def local_source(kind: str, path: Path) -> MboxSource | MaildirSource:
 
 
 def rules(config: Config) -> Rules:
+    """[rules] as the core's Rules: every field has the key of its name."""
     from mailer.core.rules import Rules
 
-    get = config.get
-    return Rules(
-        default_cadence=get("rules.default_cadence"),
-        tiers=get("rules.tiers"),
-        max_drafts_per_day=get("rules.max_drafts_per_day"),
-        weekdays_only=get("rules.weekdays_only"),
-        timezone=get("rules.timezone"),
-        seed_followup=get("rules.seed_followup"),
-        seed_window=get("rules.seed_window"),
-        dormancy=get("rules.dormancy"),
-        one_sided_after=get("rules.one_sided_after"),
-        reply_owed_after=get("rules.reply_owed_after"),
-        jitter=get("rules.jitter"),
-        established_messages=get("rules.established_messages"),
-        established_span=get("rules.established_span"),
-    )
+    return Rules(**{f.name: config.get(f"rules.{f.name}") for f in dataclasses.fields(Rules)})
 
 
 def plan(config: Config, now: datetime) -> Plan:
@@ -101,17 +89,46 @@ def owner_address(config: Config) -> str:
     return config.me_addresses[0]
 
 
-@contextmanager
-def drafts_target(config: Config) -> Iterator[Drafts]:
-    """The configured local Maildir, else the Drafts folder of the IMAP account."""
+def drafts_in(config: Config, source: ImapSource | None) -> Drafts:
+    """The configured local Maildir, else the Drafts folder of the open IMAP account."""
     maildir = config.get("drafts.maildir")
     if maildir:
         from mailer.sources.local import MaildirDrafts
 
-        yield MaildirDrafts(maildir)
+        return MaildirDrafts(maildir)
+    assert source is not None, "no drafts.maildir: drafts go to the IMAP account"
+    return source.drafts()
+
+
+@contextmanager
+def drafts_target(config: Config) -> Iterator[Drafts]:
+    """Where drafts go, connecting to the account only when they go there."""
+    if config.get("drafts.maildir"):
+        yield drafts_in(config, None)
         return
     with imap_source(config) as source:
-        yield source.drafts()
+        yield drafts_in(config, source)
+
+
+def scan_source(
+    config: Config,
+    source: Source,
+    now: datetime,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> ScanReport:
+    from mailer.scan import scan
+
+    return scan(
+        store(config),
+        source,
+        identity(config),
+        now,
+        batch_size=config.get("scan.batch_size"),
+        full=full,
+        progress=progress,
+    )
 
 
 def contact_rows(

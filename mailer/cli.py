@@ -235,19 +235,10 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
 
 def _run_scan(config: Config, source: Any, full: bool, now: datetime) -> None:
     from mailer import app
-    from mailer.scan import scan
 
     update, stop = _progress_bar()
     try:
-        report = scan(
-            app.store(config),
-            source,
-            app.identity(config),
-            now,
-            batch_size=config.get("scan.batch_size"),
-            full=full,
-            progress=update,
-        )
+        report = app.scan_source(config, source, now, full=full, progress=update)
     finally:
         stop()
     for f in report.folders:
@@ -521,7 +512,7 @@ def drafts_run(obj: Ctx, dry_run: bool) -> None:
         click.echo(f"{o.action}: {item.kind} to {item.email}: {o.prepared.subject}")
         if dry_run:
             click.echo("    " + o.prepared.body.rstrip().replace("\n", "\n    "))
-    held = [i for i in plan.items if i.hold and i.kind in ("reconnect", "seed")]
+    held = plan.held
     if held:
         click.echo(f"{len(held)} more due, held: {held[0].hold}")
     if not outcomes and not held:

@@ -17,7 +17,6 @@ from mailer import drafts as drafting
 from mailer.config import Config
 from mailer.daemon import Daemon, JobSpec, job_states, next_run, single_instance
 from mailer.model import iso, parse_iso
-from mailer.scan import scan
 
 log = logging.getLogger("mailer")
 
@@ -25,13 +24,7 @@ log = logging.getLogger("mailer")
 def scan_job(config: Config) -> JobSpec:
     def run(now: datetime) -> None:
         with app.imap_source(config) as source:
-            report = scan(
-                app.store(config),
-                source,
-                app.identity(config),
-                now,
-                batch_size=config.get("scan.batch_size"),
-            )
+            report = app.scan_source(config, source, now)
         log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
 
     return JobSpec("scan", run, every_minutes=config.get("daemon.scan_every_minutes"))
@@ -43,15 +36,12 @@ def drafts_job(config: Config) -> JobSpec:
         owner = (config.me_name, app.owner_address(config))
         with app.imap_source(config) as source:
             # Scan first, so mail sent this morning counts before anyone is drafted.
-            scan(store, source, app.identity(config), now, batch_size=config.get("scan.batch_size"))
+            app.scan_source(config, source, now)
             plan = app.plan(config, now)
-            if config.get("drafts.maildir"):
-                with app.drafts_target(config) as target:
-                    outcomes = drafting.run(plan, store, target, app.renderer(config), owner)
-            else:
-                outcomes = drafting.run(plan, store, source.drafts(), app.renderer(config), owner)
+            target = app.drafts_in(config, source)
+            outcomes = drafting.run(plan, store, target, app.renderer(config), owner)
         written = sum(o.action == "written" for o in outcomes)
-        held = [i for i in plan.items if i.hold and i.kind in ("reconnect", "seed")]
+        held = plan.held
         log.info(
             "drafts: %d written%s", written, f", {len(held)} held ({held[0].hold})" if held else ""
         )

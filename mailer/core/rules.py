@@ -125,6 +125,11 @@ class Plan:
     drafts_today: int
 
     @property
+    def held(self) -> list[Item]:
+        """Draft kinds that are due but not drafted now (weekend, daily maximum)."""
+        return [i for i in self.items if i.kind in DRAFT_KINDS and not i.draft]
+
+    @property
     def to_draft(self) -> list[Item]:
         return [i for i in self.items if i.draft]
 
