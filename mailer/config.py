@@ -160,6 +160,26 @@ KEYS: tuple[Key, ...] = (
         "account.ca_file", _path, None, "extra CA certificate(s) to trust, for self-signed servers"
     ),
     Key("account.timeout", _int(1, 3600), 60, "seconds before a network operation is given up"),
+    Key(
+        "smtp.host",
+        _str,
+        None,
+        "SMTP server for the digest and command replies (unset: mailer sends no mail)",
+        '"smtp.example.com"',
+    ),
+    Key("smtp.port", _int(1, 65535), None, "SMTP port (default 465 tls, 587 starttls, 25 none)"),
+    Key(
+        "smtp.security",
+        _choice("tls", "starttls", "none"),
+        "tls",
+        "tls (implicit, 465), starttls (587), or none (plain text, only to a loopback address)",
+    ),
+    Key("smtp.username", _str, None, "SMTP login name (unset: no login)", '"me@example.com"'),
+    Key("smtp.password_env", _str, "MAILER_PASSWORD", "environment variable of the SMTP password"),
+    Key("smtp.password_command", _str, None, "command whose first output line is the password"),
+    Key("smtp.keyring", _bool, False, "SMTP password from the keyring (service 'mailer')"),
+    Key("smtp.ca_file", _path, None, "extra CA certificate(s) to trust, for self-signed servers"),
+    Key("smtp.timeout", _int(1, 3600), 60, "seconds before a network operation is given up"),
     Key("me.name", _str, "", "your name, for signatures", '"Pat Doe"'),
     Key(
         "me.addresses",

@@ -32,31 +32,51 @@ def _run(command: str, what: str, timeout: int) -> str:
     return line
 
 
-def password(account: Account) -> str:
-    if account.password_command:
-        return _run(account.password_command, "account.password_command", account.timeout)
-    if account.keyring:
+def resolve_password(
+    *,
+    section: str,
+    username: str,
+    password_env: str,
+    password_command: str | None,
+    keyring: bool,
+    timeout: int,
+) -> str:
+    """The password by the one rule of this module; errors name `section`'s keys."""
+    if password_command:
+        return _run(password_command, f"{section}.password_command", timeout)
+    if keyring:
         try:
-            import keyring
+            import keyring as keyring_module
         except ImportError:
             raise ConfigError(
-                "account.keyring is true but the keyring package is not installed",
-                hint="pip install keyring, or use password_env / password_command",
+                f"{section}.keyring is true but the keyring package is not installed",
+                hint=f"pip install keyring, or use {section}.password_env / password_command",
             ) from None
-        secret = keyring.get_password("mailer", account.username)
+        secret = keyring_module.get_password("mailer", username)
         if not secret:
             raise ConfigError(
-                f"no password in the keyring for service 'mailer', user {account.username!r}",
-                hint=f"store one with: keyring set mailer {account.username}",
+                f"no password in the keyring for service 'mailer', user {username!r}",
+                hint=f"store one with: keyring set mailer {username}",
             )
         return str(secret)
-    secret = os.environ.get(account.password_env)
+    secret = os.environ.get(password_env)
     if not secret:
         raise ConfigError(
-            f"no password: the environment variable {account.password_env} is not set",
-            hint="set it, or configure account.password_command or account.keyring",
+            f"no password: the environment variable {password_env} is not set",
+            hint=f"set it, or configure {section}.password_command or {section}.keyring",
         )
     return secret
+
+
+def password(account: Account) -> str:
+    return resolve_password(
+        section="account",
+        username=account.username,
+        password_env=account.password_env,
+        password_command=account.password_command,
+        keyring=account.keyring,
+        timeout=account.timeout,
+    )
 
 
 def oauth2_token(account: Account) -> str | None:

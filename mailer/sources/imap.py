@@ -8,9 +8,7 @@ is allowed only to a loopback address.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import re
-import socket
 import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +17,7 @@ from typing import Any
 import imapclient
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from mailer import net
 from mailer.config import Account, Config
 from mailer.core.headers import HEADER_FIELDS
 from mailer.errors import AuthError, ConfigError, ConnectError, SourceError
@@ -31,43 +30,14 @@ _KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError:
-        return False
-    return all(ipaddress.ip_address(info[4][0]).is_loopback for info in infos)
-
-
 def tls_context(account: Account) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if account.ca_file:
-        try:
-            ctx.load_verify_locations(cafile=str(account.ca_file))
-        except (OSError, ssl.SSLError) as e:
-            raise ConfigError(f"account.ca_file {account.ca_file}: cannot load: {e}") from None
-    return ctx
-
-
-def _reason(e: BaseException) -> str:
-    if isinstance(e, ssl.SSLCertVerificationError):
-        return e.verify_message or str(e)
-    if isinstance(e, socket.gaierror):
-        return "name not found"
-    if isinstance(e, TimeoutError | socket.timeout):
-        return "timed out"
-    if isinstance(e, OSError) and e.strerror:
-        return e.strerror
-    text = str(e)
-    if isinstance(e, bytes):
-        text = e.decode(errors="replace")
-    return text or type(e).__name__
+    return net.tls_context(account.ca_file, "account.ca_file")
 
 
 def connect(account: Account, password: str | None, oauth2_token: str | None = None) -> Any:
     """A logged-in IMAPClient, or a MailerError that says what to fix."""
     where = f"{account.host}:{account.port}"
-    if account.security == "none" and not _is_loopback(account.host):
+    if account.security == "none" and not net.is_loopback(account.host):
         raise ConfigError(
             f"account.security = none sends your password in plain text to {account.host}",
             hint="use tls or starttls; none is allowed only to a loopback address",
@@ -85,12 +55,12 @@ def connect(account: Account, password: str | None, oauth2_token: str | None = N
             client.starttls(ctx)
     except ssl.SSLCertVerificationError as e:
         raise ConnectError(
-            f"the TLS certificate of {where} does not verify: {_reason(e)}",
+            f"the TLS certificate of {where} does not verify: {net.reason(e)}",
             hint="if the server uses its own CA, set account.ca_file to it",
         ) from None
     except (OSError, IMAPClientError, ssl.SSLError) as e:
         raise ConnectError(
-            f"cannot connect to {where}: {_reason(e)}",
+            f"cannot connect to {where}: {net.reason(e)}",
             hint="check account.host, account.port and account.security, and that the server is up",
         ) from None
     client.normalise_times = False
@@ -102,12 +72,12 @@ def connect(account: Account, password: str | None, oauth2_token: str | None = N
     except LoginError as e:
         _close(client)
         raise AuthError(
-            f"{where} refused the login of {account.username}: {_reason(e)}",
+            f"{where} refused the login of {account.username}: {net.reason(e)}",
             hint="check account.username and the password",
         ) from None
     except (OSError, IMAPClientError) as e:
         _close(client)
-        raise ConnectError(f"lost the connection to {where} at login: {_reason(e)}") from None
+        raise ConnectError(f"lost the connection to {where} at login: {net.reason(e)}") from None
     return client
 
 
@@ -366,4 +336,4 @@ def _guard(where: str, what: str) -> Iterator[None]:
     try:
         yield
     except (OSError, IMAPClientError, ssl.SSLError) as e:
-        raise SourceError(f"{where}: {what} failed: {_reason(e)}") from None
+        raise SourceError(f"{where}: {what} failed: {net.reason(e)}") from None
