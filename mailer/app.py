@@ -1,6 +1,8 @@
 """Wiring: turn a Config into the store, the identity and the sources the commands use.
 
 The CLI calls these and the core never does, so the core stays free of I/O.
+Imports of what only some commands need stay inside the functions: every
+command pays for the module's imports at start-up.
 """
 
 from __future__ import annotations
@@ -12,13 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailer import credentials
 from mailer.config import Config
-from mailer.core.headers import DEFAULT_IGNORE, Identity
 from mailer.model import Contact, DraftRecord, iso
 from mailer.store import Store
 
 if TYPE_CHECKING:
+    from mailer.core.headers import Identity
     from mailer.core.rules import Plan, Rules
     from mailer.render import Renderer
     from mailer.scan import Progress, ScanReport
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 
 def identity(config: Config) -> Identity:
+    from mailer.core.headers import DEFAULT_IGNORE, Identity
+
     ignore = (
         *DEFAULT_IGNORE,
         *config.get("ignore.addresses"),
@@ -47,6 +50,7 @@ def store(config: Config) -> Store:
 
 @contextmanager
 def imap_source(config: Config) -> Iterator[ImapSource]:
+    from mailer import credentials
     from mailer.sources.imap import ImapSource, connect
 
     account = config.require_account()

@@ -7,7 +7,6 @@ exit code of SPEC section 11 (1 runtime, 2 usage or config).
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import traceback
 from collections.abc import Callable
@@ -127,6 +126,8 @@ address = "{command_address}"
 
 
 def command_address(email: str) -> str:
+    import secrets
+
     local, _, domain = email.partition("@")
     tag = "".join(secrets.choice("abcdefghijkmnpqrstuvwxyz23456789") for _ in range(6))
     return f"{local}+mailer-{tag}@{domain}"
