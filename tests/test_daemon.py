@@ -117,3 +117,22 @@ def test_daemon_drafts_at_the_hour_survives_the_server_and_stops_cleanly(
     with user.connect() as c:
         c.select_folder("Drafts", readonly=True)
         assert len(c.search(["ALL"])) == 4
+
+
+def test_run_once_runs_one_full_cycle(private_dovecot: Dovecot, tmp_path: Path) -> None:
+    user = private_dovecot.new_account()
+    inbox, sent = history()
+    user.append("INBOX", inbox)
+    user.append("Sent", sent)
+    config = write_config(tmp_path, user, rules={"jitter": "0d", "weekdays_only": False})
+    env = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
+    out = mailer(config, "run", "--once", user=user, env=env)
+    assert out.returncode == 0, out.stderr
+    for job in ("scan ok", "drafts ok", "housekeeping ok"):
+        assert job in out.stderr, out.stderr
+    status = json.loads(mailer(config, "status", "--format", "json", env=env).stdout)
+    assert set(status["jobs"]) == {"scan", "drafts", "housekeeping"}
+    assert all(j["last_ok"] == "2026-03-04T09:00:00Z" for j in status["jobs"].values())
+    with user.connect() as c:
+        c.select_folder("Drafts", readonly=True)
+        assert len(c.search(["ALL"])) == len(Store(config.parent / "mailer.json").drafts()) > 0
