@@ -139,7 +139,7 @@ def contact_rows(
     config: Config, now: datetime, contacts: list[Contact] | None = None
 ) -> list[dict[str, Any]]:
     """Contacts as SPEC section 4 objects, with the status and next_due the rules give."""
-    from mailer.core.rules import effective_status, next_due
+    from mailer.core.rules import status_and_next_due
 
     everyone, drafts = store(config).contacts_and_drafts()
     people = everyone if contacts is None else contacts
@@ -150,7 +150,7 @@ def contact_rows(
     rows = []
     for c in people:
         row = c.to_json()
-        row["status"] = effective_status(c, r, now)
-        row["next_due"] = iso(next_due(c, by_email.get(c.email, []), r, now))
+        status, due = status_and_next_due(c, by_email.get(c.email, []), r, now)
+        row["status"], row["next_due"] = status, iso(due)
         rows.append(row)
     return rows

@@ -23,6 +23,7 @@ from mailer.core.rules import (
     jitter_for,
     next_due,
     plan,
+    status_and_next_due,
 )
 from mailer.model import STATUSES, Contact, DraftRecord, iso
 
@@ -641,3 +642,10 @@ def test_plan_holds_for_any_input(
             assert item.due_at is not None and item.due_at <= p.now
         else:
             assert (item.draft, item.due_at, item.key, item.overdue_days) == (False, None, None, 0)
+
+    for c in contacts:  # the listing's combined form says what the two separate ones say
+        mine = [d for d in drafts if d.email == c.email]
+        assert status_and_next_due(c, mine, rules, now) == (
+            effective_status(c, rules, now),
+            next_due(c, mine, rules, now),
+        )

@@ -463,9 +463,19 @@ def next_due(
     kind applies, or when the contact would stop qualifying before its due
     time (a seed no longer new, an active contact gone dormant).
     """
+    return status_and_next_due(c, drafts_for_contact, rules, now)[1]
+
+
+def status_and_next_due(
+    c: Contact, drafts_for_contact: list[DraftRecord], rules: Rules, now: datetime
+) -> tuple[str, datetime | None]:
+    """`effective_status` and `next_due` together, parsing the dates once (listings)."""
     now = _utc(now)
+    last = _last(_dt(c.last_inbound), _dt(c.last_outbound))
+    first = _dt(c.first_seen)
+    status = _status(c, last, first, rules, now)
     if c.status in _HIDDEN:
-        return None
+        return status, None
     drafted: datetime | None = None
     seeded = False
     for d in drafts_for_contact:
@@ -475,12 +485,9 @@ def next_due(
         written = _dt(d.written_at)
         if written is not None and (drafted is None or written > drafted):
             drafted = written
-    last = _last(_dt(c.last_inbound), _dt(c.last_outbound))
-    first = _dt(c.first_seen)
-    status = _status(c, last, first, rules, now)
     found = _pending(c, status, last, first, drafted, seeded, rules, now)
     if found is None:
-        return None
+        return status, None
     kind, when = found[0], found[1] + _jitter(c.email, rules)
     snooze = _dt(c.snoozed_until)
     if snooze is not None and snooze > now and snooze > when:
@@ -488,7 +495,7 @@ def next_due(
     if kind == "seed":
         assert first is not None
         if when > first + rules.seed_window:
-            return None
+            return status, None
     elif last is not None and when - last >= rules.dormancy:
-        return None
-    return when
+        return status, None
+    return status, when
