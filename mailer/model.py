@@ -26,7 +26,10 @@ def iso(dt: datetime | None) -> str | None:
     """ISO-8601 UTC with a trailing Z, the one timestamp format of the store."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    # isoformat is several times faster than strftime, and this runs per interaction
+    return dt.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def parse_iso(text: str | None) -> datetime | None:

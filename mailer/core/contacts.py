@@ -95,7 +95,8 @@ def fold(
         }
         if t.outs:
             # The newest RECENT_OUT, a multiset: any order or batching keeps the same ones.
-            newest = sorted((iso(w) or "" for w in t.outs), reverse=True)[:RECENT_OUT]
+            t.outs.sort(reverse=True)
+            newest = [iso(w) or "" for w in t.outs[:RECENT_OUT]]
             updates["recent_out"] = tuple(
                 sorted((*c.recent_out, *newest), reverse=True)[:RECENT_OUT]
             )
