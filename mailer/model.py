@@ -108,7 +108,6 @@ class Contact:
     name_seen: str | None = None  # when `name` was last seen, so newer names win
     name_fixed: bool = False  # set by the owner: scans no longer change it
     recent_out: tuple[str, ...] = ()  # the newest outbound times (at most 10), newest first
-    next_due: str | None = None
     snoozed_until: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
 
@@ -142,7 +141,7 @@ class Contact:
             "messages_out": self.messages_out,
             "last_subject": self.last_subject,
             "outbound_unanswered": self.outbound_unanswered,
-            "next_due": self.next_due,
+            "next_due": None,  # the rules' to give: see app.contact_rows
             "snoozed_until": self.snoozed_until,
         }
 
