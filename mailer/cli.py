@@ -395,7 +395,11 @@ def _duration_text(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--tags", help="comma-separated tags (replaces the list)")
 @click.option("--trust", type=int, callback=_trust, help="0 to 3")
 @click.option("--cadence", callback=_duration_text, help="own cadence, e.g. 30d ('' clears)")
-@click.option("--status", type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")))
+@click.option(
+    "--status",
+    type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")),
+    help="set the status by hand (weeded: no drafts, never introduced)",
+)
 @click.option("--name", help="display name (scans no longer change it)")
 @click.option("--notes", help="free text about the person")
 @click.option(
@@ -565,7 +569,9 @@ def run(obj: Ctx, once: bool) -> None:
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table")
+@click.option(
+    "--format", "fmt", type=click.Choice(("table", "json")), default="table", help="output format"
+)
 @pass_ctx
 def status(obj: Ctx, fmt: str) -> None:
     """Show the store, the daemon's jobs (last and next run, last error), and problems."""
