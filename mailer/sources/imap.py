@@ -90,6 +90,11 @@ def _close(client: Any) -> None:
             client.shutdown()
 
 
+def _header_of(row: dict[bytes, Any]) -> bytes:
+    """The header fields of one imapclient FETCH row (its key echoes the field list)."""
+    return next((v for k, v in row.items() if k.startswith(b"BODY[HEADER")), None) or b""
+
+
 def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
@@ -193,10 +198,9 @@ class ImapSource:
             row = rows.get(uid)
             if row is None:
                 continue  # expunged between SEARCH and FETCH
-            header = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER")), b"")
             out.append(
                 RawMessage(
-                    header=header or b"", internaldate=_aware(row.get(b"INTERNALDATE")), uid=uid
+                    header=_header_of(row), internaldate=_aware(row.get(b"INTERNALDATE")), uid=uid
                 )
             )
         return out
@@ -229,9 +233,7 @@ class ImapDrafts:
             for start in range(0, len(uids), FETCH_CHUNK):
                 rows = self._client.fetch(uids[start : start + FETCH_CHUNK], [_KEY_FIELD])
                 for row in rows.values():
-                    for name, value in row.items():
-                        if name.startswith(b"BODY[HEADER"):
-                            keys.update(draft_keys(value or b""))
+                    keys.update(draft_keys(_header_of(row)))
         return keys
 
     def append(self, message: bytes, when: datetime) -> None:
