@@ -46,24 +46,24 @@ def _started(server: Dovecot) -> Dovecot:
         require_or_skip(str(e))
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """One Dovecot for the whole session; tests keep apart by using their own users."""
+def _running() -> Iterator[Dovecot]:
     server = _started(Dovecot())
     try:
         yield server
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One Dovecot for the whole session; tests keep apart by using their own users."""
+    yield from _running()
 
 
 @pytest.fixture
 def private_dovecot() -> Iterator[Dovecot]:
     """A Dovecot of the test's own, for tests that stop, kill or restart the server."""
-    server = _started(Dovecot())
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from _running()
 
 
 @pytest.fixture
