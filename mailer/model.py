@@ -109,18 +109,19 @@ class Contact:
     name_fixed: bool = False  # set by the owner: scans no longer change it
     recent_out: tuple[str, ...] = ()  # the newest outbound times (at most 10), newest first
     snoozed_until: str | None = None
+    last_logged: str | None = None  # the newest exchange the owner logged (met, called, done)
     extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
 
     @property
     def last_contact(self) -> str | None:
-        dates = [d for d in (self.last_inbound, self.last_outbound) if d]
+        dates = [d for d in (self.last_inbound, self.last_outbound, self.last_logged) if d]
         return max(dates) if dates else None  # ISO strings in UTC sort as times
 
     @property
     def outbound_unanswered(self) -> int:
-        """Outbound messages since their last inbound one (counted among `recent_out`)."""
-        last_in = self.last_inbound or ""
-        return sum(1 for t in self.recent_out if t > last_in)
+        """Outbound messages since they last answered (inbound, or an exchange the owner logged)."""
+        answered = max(self.last_inbound or "", self.last_logged or "")
+        return sum(1 for t in self.recent_out if t > answered)
 
     def to_json(self) -> dict[str, Any]:
         """The SPEC section 4 contract object (plus a few extra keys)."""
@@ -143,6 +144,7 @@ class Contact:
             "outbound_unanswered": self.outbound_unanswered,
             "next_due": None,  # the rules' to give: see app.contact_rows
             "snoozed_until": self.snoozed_until,
+            "last_logged": self.last_logged,
         }
 
     def to_doc(self) -> dict[str, Any]:
@@ -183,3 +185,58 @@ class DraftRecord:
     written_at: str  # ISO-8601 UTC
     message_id: str | None = None
     folder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """An exchange the owner logged by command (`log`, `done`): a meeting, a call."""
+
+    email: str
+    when: str  # ISO-8601 UTC
+    text: str
+    source: str  # the key of the command mail it came from
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    """What became of one command line (or of one forwarded or Bcc'd message)."""
+
+    line: str
+    ok: bool
+    result: str  # what was done, or why not
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """One mail to the command address, applied or refused, as the store keeps it."""
+
+    key: str  # of its Message-ID and content: a mail is applied at most once
+    message_id: str | None
+    sender: str  # the From address as written (a stranger's, for a refused mail)
+    subject: str
+    received: str | None  # the mail's Date, ISO-8601 UTC
+    processed_at: str
+    kind: str  # "commands" | "bcc_log" | "forward" | "refused"
+    reason: str  # whom it was accepted from, or why it was refused
+    lines: tuple[LineOutcome, ...] = ()
+    confirmed: str | None = None  # "sent", or why a confirmation could not be sent
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind != "refused"
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = dataclasses.asdict(self)
+        doc["lines"] = [dataclasses.asdict(line) for line in self.lines]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> CommandRecord:
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in doc.items() if k in names}
+        values["lines"] = tuple(
+            LineOutcome(str(x.get("line", "")), bool(x.get("ok")), str(x.get("result", "")))
+            for x in doc.get("lines") or ()
+            if isinstance(x, dict)
+        )
+        return cls(**values)

@@ -17,7 +17,9 @@ minutes). This module is the only one that knows TinyDB and fixes all four:
 
 Tables: contacts, folders (scan state per source/folder), seen (message keys
 already counted, stored compactly), failures (parse failures: total and the
-most recent), meta (small key/value state). Other modules may add tables of
+most recent), meta (small key/value state), drafts (drafts written),
+commands (command mails handled, with their outcomes), logged (exchanges
+logged by command). Other modules may add tables of
 their own through `transaction()`. The store never reads the clock (MAILER_NOW
 is the caller's business): timestamps come in as ISO-8601 UTC strings.
 """
@@ -34,7 +36,7 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,15 @@ from tinydb.storages import Storage
 
 from mailer.core.contacts import fold
 from mailer.errors import StoreError, UsageError
-from mailer.model import Contact, DraftRecord, FolderState, Interaction, Parsed
+from mailer.model import (
+    CommandRecord,
+    Contact,
+    DraftRecord,
+    FolderState,
+    Interaction,
+    LogEntry,
+    Parsed,
+)
 
 CONTACTS = "contacts"
 FOLDERS = "folders"
@@ -52,6 +62,8 @@ SEEN = "seen"
 FAILURES = "failures"
 META = "meta"
 DRAFTS = "drafts"
+COMMANDS = "commands"  # command mails handled (applied or refused)
+LOGGED = "logged"  # exchanges the owner logged by command
 
 RECENT_FAILURES = 50  # how many parse failures are kept with their details
 MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
@@ -61,6 +73,10 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 Data = dict[str, dict[str, Any]]
+# A command mail's decision, given every contact by email: (changed contacts, log, record).
+Decide = Callable[
+    [Mapping[str, Contact]], tuple[Mapping[str, Contact], Sequence[LogEntry], CommandRecord]
+]
 
 # Paths whose lock this thread holds: a nested transaction on the same store
 # would wait on its own flock forever, so it is refused instead.
@@ -428,35 +444,7 @@ class Store:
         among the most recent ones and counted in the total.
         """
         with self.transaction() as db:
-            seen_table = db.table(SEEN)
-            seen_docs = seen_table.all()
-            seen = _seen_keys(seen_docs)
-
-            new_keys: list[str] = []
-            interactions: list[Interaction] = []
-            duplicates = skipped = errors = 0
-            for p in parsed:
-                if p.key in seen:
-                    duplicates += 1
-                elif p.interactions:
-                    _check_key(p.key)
-                    seen.add(p.key)
-                    new_keys.append(p.key)
-                    interactions.extend(p.interactions)
-                elif p.error is not None:
-                    errors += 1
-                else:
-                    skipped += 1
-
-            created, updated = self._fold_into(db, interactions)
-
-            if new_keys:
-                if len(seen_docs) + 1 >= SEEN_MERGE_AT:
-                    # Many small batches (an incremental daemon): keep the table short.
-                    _replace_seen(seen_table, seen)
-                else:
-                    seen_table.insert({"n": len(new_keys), "k": " ".join(new_keys)})
-
+            result = self._count_new(db, parsed)
             folders = db.table(FOLDERS)
             doc_id, old = _find_folder(folders.all(), state.source, state.folder)
             if old is not None and old.uidvalidity == state.uidvalidity:
@@ -466,6 +454,38 @@ class Store:
             if failures:
                 _add_failures(db, state, failures)
 
+        return dataclasses.replace(result, failures_recorded=len(failures))
+
+    def _count_new(self, db: TinyDB, parsed: Sequence[Parsed]) -> BatchResult:
+        """Fold the interactions of messages not counted before; remember their keys."""
+        seen_table = db.table(SEEN)
+        seen_docs = seen_table.all()
+        seen = _seen_keys(seen_docs)
+
+        new_keys: list[str] = []
+        interactions: list[Interaction] = []
+        duplicates = skipped = errors = 0
+        for p in parsed:
+            if p.key in seen:
+                duplicates += 1
+            elif p.interactions:
+                _check_key(p.key)
+                seen.add(p.key)
+                new_keys.append(p.key)
+                interactions.extend(p.interactions)
+            elif p.error is not None:
+                errors += 1
+            else:
+                skipped += 1
+
+        created, updated = self._fold_into(db, interactions)
+
+        if new_keys:
+            if len(seen_docs) + 1 >= SEEN_MERGE_AT:
+                # Many small batches (an incremental daemon): keep the table short.
+                _replace_seen(seen_table, seen)
+            else:
+                seen_table.insert({"n": len(new_keys), "k": " ".join(new_keys)})
         return BatchResult(
             new=len(new_keys),
             duplicates=duplicates,
@@ -474,7 +494,7 @@ class Store:
             interactions=len(interactions),
             contacts_created=created,
             contacts_updated=updated,
-            failures_recorded=len(failures),
+            failures_recorded=0,
         )
 
     @staticmethod
@@ -503,6 +523,66 @@ class Store:
         if inserts:
             table.insert_multiple(inserts)
         return len(inserts), len(updates)
+
+    # -- command mail --------------------------------------------------------
+
+    def apply_command_mail(
+        self, key: str, parsed: Sequence[Parsed], decide: Decide
+    ) -> CommandRecord | None:
+        """Handle one command mail in one transaction, unless it was handled before (None).
+
+        The interactions it carries (a forward, a Bcc'd copy) are counted once
+        by their message keys; `decide` then sees every contact as it is now
+        and returns the contacts it changed, the entries to log, and the
+        record of the mail. All of it, and the record that makes a rerun skip
+        the mail, is written together or not at all.
+        """
+        with self.transaction() as db:
+            records = db.table(COMMANDS)
+            if any(d.get("key") == key for d in records.all()):
+                return None
+            if parsed:
+                self._count_new(db, parsed)
+            table = db.table(CONTACTS)
+            docs = table.all()
+            contacts = {str(d.get("email", "")): Contact.from_doc(d) for d in docs}
+            changed, logs, record = decide(contacts)
+            if changed:
+                ids = _email_ids(docs)
+                updates = {email: c.to_doc() for email, c in changed.items() if email in ids}
+                for email, doc in updates.items():
+                    table.update(_replace_with(doc), doc_ids=[ids[email]])
+            if logs:
+                db.table(LOGGED).insert_multiple(dataclasses.asdict(e) for e in logs)
+            records.insert(record.to_doc())
+        return record
+
+    def command_records(self, since: str | None = None) -> list[CommandRecord]:
+        """Handled command mails, oldest first; with `since`, those processed after it."""
+        with self.snapshot() as db:
+            docs = db.table(COMMANDS).all()
+        records = [CommandRecord.from_doc(dict(d)) for d in docs]
+        if since:
+            records = [r for r in records if r.processed_at > since]
+        return sorted(records, key=lambda r: (r.processed_at, r.key))
+
+    def set_confirmed(self, key: str, confirmed: str) -> None:
+        """Note whether the confirmation of a command mail went out (or why not)."""
+        with self.transaction() as db:
+            table = db.table(COMMANDS)
+            ids = [d.doc_id for d in table.all() if d.get("key") == key]
+            if ids:
+                table.update({"confirmed": confirmed}, doc_ids=ids)
+
+    def logged(self, email: str | None = None) -> list[LogEntry]:
+        """Exchanges logged by command, oldest first (one contact's, or everyone's)."""
+        with self.snapshot() as db:
+            docs = db.table(LOGGED).all()
+        fields = {f.name for f in dataclasses.fields(LogEntry)}
+        entries = [LogEntry(**{k: v for k, v in d.items() if k in fields}) for d in docs]
+        if email is not None:
+            entries = [e for e in entries if e.email == email]
+        return sorted(entries, key=lambda e: e.when)
 
     # -- status and small state ---------------------------------------------
 

@@ -40,6 +40,8 @@ __all__ = [
     "is_command_mail",
     "is_reply_subject",
     "judge",
+    "kind_of",
+    "near_miss",
     "parse_commands",
 ]
 
@@ -164,6 +166,51 @@ def authenticate(
             return Verdict(False, f"DKIM/SPF did not pass for {domain}")
         return Verdict(True, f"from {sender}, DKIM/SPF pass")
     return Verdict(True, f"from {sender}")
+
+
+def near_miss(info: MailInfo, command_address: str) -> str | None:
+    """A recipient that looks like the command address with another tag, if any.
+
+    `me+mailer-k3x9q2@example.com` has the tag `mailer-k3x9q2`; mail to
+    `me+mailer-zzz@example.com` or `me+mailer@example.com` is someone guessing
+    (or an old address): refused and recorded, never applied. Other plus
+    addresses of the owner (`me+lists@...`) are ordinary mail.
+    """
+    address = command_address.strip().lower()
+    local, _, domain = address.rpartition("@")
+    base, plus, tag = local.partition("+")
+    if not plus or not tag:
+        return None
+    word = re.split(r"[-_.]", tag, maxsplit=1)[0]
+    for recipient in info.recipients:
+        r_local, _, r_domain = recipient.rpartition("@")
+        r_base, r_plus, r_tag = r_local.partition("+")
+        if (
+            recipient != address
+            and r_domain == domain
+            and r_base == base
+            and r_plus
+            and r_tag.startswith(word)
+        ):
+            return recipient
+    return None
+
+
+def kind_of(info: MailInfo, command_address: str) -> str | None:
+    """What a mail to the command address is: "commands", "bcc_log", "near_miss" or None.
+
+    The address in To or Cc: the mail talks to mailer. Only in Bcc (or only
+    in the delivery headers) while the mail is written to other people: the
+    owner copied mailer on a mail to them, which logs that mail and runs no
+    command (its text is for them, not for mailer).
+    """
+    address = command_address.strip().lower()
+    if not is_command_mail(info, command_address):
+        return "near_miss" if near_miss(info, command_address) else None
+    if address in info.to_cc:
+        return "commands"
+    others = [a for a in info.to_cc if a != address]
+    return "bcc_log" if others else "commands"
 
 
 def judge(

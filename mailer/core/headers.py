@@ -592,6 +592,11 @@ def _key(fields: dict[str, str], header: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
+def message_id_key(message_id: str) -> str:
+    """The key a scan gives a message with this Message-ID (see `_key`)."""
+    return _key({"message-id": message_id}, b"")
+
+
 def _automated(fields: dict[str, str]) -> bool:
     if "list-id" in fields or "list-unsubscribe" in fields:
         return True

@@ -68,6 +68,7 @@ class Forwarded:
     name: str | None
     date: datetime | None  # UTC
     subject: str | None
+    message_id: str | None = None  # when the forward shows it (always, when attached)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class MailInfo:
     from_problem: str | None = None
     # Lower-case To, Cc, Bcc only: who the mail was written to (for "Bcc to log").
     addressees: tuple[str, ...] = ()
+    # Lower-case To and Cc only: an address missing here but among `recipients` was Bcc'd.
+    to_cc: tuple[str, ...] = ()
 
 
 def _safe(fn: Callable[[], _T], default: _T) -> _T:
@@ -667,7 +670,11 @@ def _forwarded_from_fields(fields: dict[str, str], default_tz: tzinfo) -> Forwar
             date = parse_loose_date(fields.get("date", ""), default_tz)
             subject = fields.get("subject") or None
             return Forwarded(
-                sender=addr, name=_decode_words(name).strip() or None, date=date, subject=subject
+                sender=addr,
+                name=_decode_words(name).strip() or None,
+                date=date,
+                subject=subject,
+                message_id=fields.get("message-id") or None,
             )
     return None
 
@@ -712,12 +719,14 @@ def _attached(msg: Message) -> list[Forwarded]:
             continue
         dates = _raw_headers(inner, "Date")
         subjects = _raw_headers(inner, "Subject")
+        ids = _raw_headers(inner, "Message-ID")
         out.append(
             Forwarded(
                 sender=addresses[0],
                 name=name,
                 date=_parse_date(dates[0]) if dates else None,
                 subject=_decode_words(subjects[0]) if subjects else None,
+                message_id=ids[0].strip() or None if ids else None,
             )
         )
     return out
@@ -756,6 +765,7 @@ def read_mail(raw: bytes) -> MailInfo:
 
     no_from: tuple[tuple[str, ...], str | None, str | None] = ((), None, "unreadable From header")
     from_addresses, from_name, from_problem = _safe(lambda: _read_from(msg), no_from)
+    direct: list[str] = _safe(lambda: _addr_list(values("To", "Cc")), [])
     to_cc: list[str] = _safe(lambda: _addr_list(values("To", "Cc", "Bcc")), [])
     delivered: list[str] = _safe(lambda: _addr_list(values("Delivered-To", "X-Original-To")), [])
 
@@ -787,4 +797,5 @@ def read_mail(raw: bytes) -> MailInfo:
         content_hash=content_hash(subject, new_text),
         from_problem=from_problem,
         addressees=tuple(to_cc),
+        to_cc=tuple(direct),
     )

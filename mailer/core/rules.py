@@ -25,7 +25,8 @@ Kinds of item in a `Plan`
   within `seed_window` (new), not snoozed, and no seed draft ever written for
   it (one follow-up per new contact). Due at last contact + `seed_followup` +
   jitter.
-- "reply_owed": their message is newer than ours and has waited
+- "reply_owed": their message is newer than ours (and than any exchange the
+  owner logged by command: `log`, `done`) and has waited
   `reply_owed_after`. Never drafted (the answer belongs in their thread);
   listed for the digest.
 - "dormant" and "one_sided": weed candidates, never drafted. One-sided means
@@ -257,7 +258,7 @@ def _one_sided(c: Contact, rules: Rules) -> bool:
 
 def effective_status(c: Contact, rules: Rules, now: datetime) -> str:
     """seed | active | dormant | weeded | ignored, as the rules see the contact now."""
-    last = _last(_dt(c.last_inbound), _dt(c.last_outbound))
+    last = _last(_last(_dt(c.last_inbound), _dt(c.last_outbound)), _dt(c.last_logged))
     return _status(c, last, _dt(c.first_seen), rules, _utc(now))
 
 
@@ -291,7 +292,8 @@ def _pending(
         status == "seed"
         and c.messages_in >= 1
         and c.last_outbound is not None
-        and c.last_outbound >= (c.last_inbound or "")  # else a reply is owed, not a follow-up
+        # else a reply is owed, not a follow-up
+        and max(c.last_outbound, c.last_logged or "") >= (c.last_inbound or "")
         and not seeded
         and first is not None
         and last is not None
@@ -376,7 +378,9 @@ def plan(
         email = c.email
         li = _dt(c.last_inbound)
         lo = _dt(c.last_outbound)
-        last = _last(li, lo)
+        lg = _dt(c.last_logged) if c.last_logged else None
+        answered = _last(lo, lg)  # by mail, or in a way the owner logged
+        last = _last(li, answered)
         first = _dt(c.first_seen)
         status = _status(c, last, first, rules, now)
 
@@ -399,7 +403,7 @@ def plan(
         if (
             li is not None
             and li <= owed_before
-            and (lo is None or li > lo)
+            and (answered is None or li > answered)
             and (status != "seed" or (first is not None and first >= window_start))
         ):
             owed.append((li, email, c))
@@ -471,7 +475,7 @@ def status_and_next_due(
 ) -> tuple[str, datetime | None]:
     """`effective_status` and `next_due` together, parsing the dates once (listings)."""
     now = _utc(now)
-    last = _last(_dt(c.last_inbound), _dt(c.last_outbound))
+    last = _last(_last(_dt(c.last_inbound), _dt(c.last_outbound)), _dt(c.last_logged))
     first = _dt(c.first_seen)
     status = _status(c, last, first, rules, now)
     if c.status in _HIDDEN:
