@@ -37,8 +37,11 @@ def identity(config: Config) -> Identity:
         *(f"@{d.lstrip('@').lower()}" for d in config.get("ignore.domains")),
         *(p.lower() for p in config.get("ignore.patterns")),
     )
+    # the command address is the owner's too: mail to it is never a contact's
+    command_address = config.get("commands.address")
+    owner = [*config.me_addresses, *([command_address] if command_address else [])]
     return Identity(
-        addresses=frozenset(config.me_addresses),
+        addresses=frozenset(owner),
         max_recipients=config.get("scan.max_recipients"),
         ignore=ignore,
     )

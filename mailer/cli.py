@@ -6,6 +6,7 @@ exit code of SPEC section 11 (1 runtime, 2 usage or config).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import traceback
@@ -565,6 +566,77 @@ def run(obj: Ctx, once: bool) -> None:
     sys.exit(jobs.run_daemon(obj.config, once=once, verbose=obj.verbose))
 
 
+# --- commands by email -----------------------------------------------------------------------
+
+COMMAND_COLUMNS = ("processed_at", "kind", "sender", "subject", "result")
+
+
+@cli.group()
+def commands() -> None:
+    """Commands you email to the command address (commands.address)."""
+
+
+def _require_command_address(config: Config) -> str:
+    address = config.get("commands.address")
+    if not address:
+        raise UsageError(
+            "commands.address is not set",
+            hint="add it under [commands]; `mailer init` makes one with a secret tag",
+        )
+    return str(address)
+
+
+@commands.command("run")
+@click.option("--dry-run", is_flag=True, help="show what would be applied; change and move nothing")
+@pass_ctx
+def commands_run(obj: Ctx, dry_run: bool) -> None:
+    """Apply the command mail waiting in INBOX once, then move it to the processed folder."""
+    from mailer import app, inbox
+
+    config = obj.config
+    _require_command_address(config)
+    with app.imap_source(config) as source:
+        handled = inbox.run(config, source.command_box(), clock.now(), dry_run=dry_run)
+    if not handled:
+        click.echo("no command mail")
+    for h in handled:
+        click.echo(("would apply " if dry_run and h.record.accepted else "") + h.summary)
+        for line in h.record.lines:
+            mark = "ok " if line.ok else "NOT"
+            click.echo(f"  {mark} {line.line or '(mail)'}: {line.result}")
+
+
+@commands.command("list")
+@format_option
+@click.option("--refused", is_flag=True, help="only refused mail")
+@pass_ctx
+def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
+    """Command mail handled so far, oldest first, with what became of each."""
+    from mailer import app
+
+    rows = []
+    for r in app.store(obj.config).command_records():
+        if refused and r.accepted:
+            continue
+        ok = sum(line.ok for line in r.lines)
+        result = r.reason if not r.accepted else f"{ok} of {len(r.lines)} applied"
+        row = {
+            "processed_at": r.processed_at,
+            "kind": r.kind,
+            "sender": r.sender,
+            "subject": r.subject,
+            "result": result,
+            "message_id": r.message_id,
+            "received": r.received,
+            "reason": r.reason,
+            "confirmed": r.confirmed,
+            "lines": [dataclasses.asdict(line) for line in r.lines],
+        }
+        rows.append(row)
+    columns = COMMAND_COLUMNS if fmt == "table" else tuple(rows[0]) if rows else COMMAND_COLUMNS
+    click.echo(render(rows, columns, fmt))
+
+
 # --- status ----------------------------------------------------------------------------------
 
 
@@ -610,6 +682,11 @@ def status(obj: Ctx, fmt: str) -> None:
         if job.get("last_error"):
             line += f"; last error {job.get('last_error_at')}: {job['last_error']}"
         click.echo(line)
+    commands = stats["command_mails"]
+    if commands["handled"]:
+        click.echo(f"command mails: {commands['handled']} handled, {commands['refused']} refused")
+        for r in commands["last_refused"]:
+            click.echo(f"  refused {r['processed_at']} from {r['sender'] or '?'}: {r['reason']}")
     click.echo(f"unreadable messages: {stats['parse_failures']}")
     for fail in (stats.get("last_failures") or [])[-5:]:
         click.echo(f"  {fail.get('folder')} UID {fail.get('uid')}: {fail.get('error')}")

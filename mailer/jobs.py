@@ -25,7 +25,12 @@ def scan_job(config: Config) -> JobSpec:
     def run(now: datetime) -> None:
         with app.imap_source(config) as source:
             report = app.scan_source(config, source, now)
-        log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
+            log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
+            if config.get("commands.address"):
+                from mailer import inbox
+
+                for handled in inbox.run(config, source.command_box(), now):
+                    log.info("command mail: %s", handled.summary)
 
     return JobSpec("scan", run, every_minutes=config.get("daemon.scan_every_minutes"))
 

@@ -564,7 +564,7 @@ class Store:
         records = [CommandRecord.from_doc(dict(d)) for d in docs]
         if since:
             records = [r for r in records if r.processed_at > since]
-        return sorted(records, key=lambda r: (r.processed_at, r.key))
+        return sorted(records, key=lambda r: r.processed_at)  # stable: then as handled
 
     def set_confirmed(self, key: str, confirmed: str) -> None:
         """Note whether the confirmation of a command mail went out (or why not)."""
@@ -593,6 +593,11 @@ class Store:
             seen = sum(int(d.get("n", 0)) for d in db.table(SEEN).all())
             fail = _failures_doc(db.table(FAILURES).all())
             folders = [_folder_from_doc(d) for d in db.table(FOLDERS).all()]
+            commands = [dict(d) for d in db.table(COMMANDS).all()]
+        refused = sorted(
+            (r for r in commands if r.get("kind") == "refused"),
+            key=lambda r: str(r.get("processed_at")),
+        )
         by_status: dict[str, int] = {}
         for c in contacts:
             status = str(c.get("status", "seed"))
@@ -606,6 +611,14 @@ class Store:
             "folders": [
                 dataclasses.asdict(s) for s in sorted(folders, key=lambda s: (s.source, s.folder))
             ],
+            "command_mails": {
+                "handled": len(commands),
+                "refused": len(refused),
+                "last_refused": [
+                    {k: r.get(k) for k in ("processed_at", "sender", "subject", "reason")}
+                    for r in refused[-5:]
+                ],
+            },
         }
 
     def compact(self) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "LineResult",
     "Verdict",
     "authenticate",
+    "command_stem",
     "is_command_mail",
     "is_reply_subject",
     "judge",
@@ -177,23 +178,29 @@ def near_miss(info: MailInfo, command_address: str) -> str | None:
     addresses of the owner (`me+lists@...`) are ordinary mail.
     """
     address = command_address.strip().lower()
-    local, _, domain = address.rpartition("@")
-    base, plus, tag = local.partition("+")
-    if not plus or not tag:
-        return None
-    word = re.split(r"[-_.]", tag, maxsplit=1)[0]
+    stem = command_stem(address)
+    if stem == address:
+        return None  # no tag, so no wrong tag
+    domain = address.rpartition("@")[2]
     for recipient in info.recipients:
-        r_local, _, r_domain = recipient.rpartition("@")
-        r_base, r_plus, r_tag = r_local.partition("+")
         if (
             recipient != address
-            and r_domain == domain
-            and r_base == base
-            and r_plus
-            and r_tag.startswith(word)
+            and recipient.startswith(stem)
+            and recipient.rpartition("@")[2] == domain
         ):
             return recipient
     return None
+
+
+def command_stem(address: str) -> str:
+    """What every look-alike of the command address starts with: `me+mailer` of
+    `me+mailer-k3x9q2@example.com` (the whole address when it has no tag)."""
+    address = address.strip().lower()
+    local, _, _domain = address.rpartition("@")
+    base, plus, tag = local.partition("+")
+    if not plus or not tag:
+        return address
+    return f"{base}+{re.split(r'[-_.]', tag, maxsplit=1)[0]}"
 
 
 def kind_of(info: MailInfo, command_address: str) -> str | None:

@@ -67,3 +67,29 @@ class Drafts(Protocol):
         ...
 
     def append(self, message: bytes, when: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MailItem:
+    """One mail in INBOX that may be for the command address."""
+
+    uid: int
+    header: bytes
+    size: int
+    internaldate: datetime | None = None
+
+
+class CommandBox(Protocol):
+    """INBOX as command mail arrives there, and the folder it is moved to once handled."""
+
+    def candidates(self, address: str) -> list[MailItem]:
+        """Mails that may be addressed to `address` (or to a look-alike), by UID."""
+        ...
+
+    def body(self, item: MailItem) -> bytes:
+        """The whole raw mail."""
+        ...
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move handled mails out of INBOX into `folder`, creating it when missing."""
+        ...

@@ -22,11 +22,13 @@ from mailer.config import Account, Config
 from mailer.core.headers import HEADER_FIELDS
 from mailer.errors import AuthError, ConfigError, ConnectError, SourceError
 from mailer.model import RawMessage
-from mailer.sources.base import DRAFT_KEY_HEADER, FolderInfo, draft_keys
+from mailer.sources.base import DRAFT_KEY_HEADER, FolderInfo, MailItem, draft_keys
 
 FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines stop at 64 KB
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
 _KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
+# What tells command mail from ordinary mail, before the whole mail is fetched.
+_CMD_HEADER = b"BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC DELIVERED-TO X-ORIGINAL-TO MESSAGE-ID)]"
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 
 
@@ -208,6 +210,9 @@ class ImapSource:
     def close(self) -> None:
         _close(self._client)
 
+    def command_box(self) -> ImapCommandBox:
+        return ImapCommandBox(self._client, self._config.get("folders.inbox"), self._where)
+
     def drafts(self) -> ImapDrafts:
         folder = self.folder("drafts")
         if not folder:
@@ -239,6 +244,71 @@ class ImapDrafts:
     def append(self, message: bytes, when: datetime) -> None:
         with _guard(self._where, f"writing a draft to {self.folder!r}"):
             self._client.append(self.folder, message, flags=(rb"\Draft", rb"\Seen"), msg_time=when)
+
+
+class ImapCommandBox:
+    """INBOX, searched for mail to the command address; handled mail moves out of it.
+
+    The server's SEARCH narrows INBOX down to mail whose address headers
+    contain the address's stem (`me+mailer` of `me+mailer-k3x9q2@...`), so
+    look-alike tags are found too; which mails really are command mail is
+    decided from their headers by the pure core, and only those are fetched
+    whole.
+    """
+
+    def __init__(self, client: Any, inbox: str, where: str) -> None:
+        self._client, self._inbox, self._where = client, inbox, where
+
+    def candidates(self, address: str) -> list[MailItem]:
+        from mailer.core.commands import command_stem
+
+        stem = command_stem(address)
+        criteria: list[Any] = []
+        for name in ("To", "Cc", "Bcc", "Delivered-To"):
+            criteria += ["OR", "HEADER", name, stem]
+        criteria += ["HEADER", "X-Original-To", stem]
+        with _guard(self._where, f"searching {self._inbox!r} for command mail"):
+            self._client.select_folder(self._inbox)  # read-write: handled mail is moved
+            uids = sorted(self._client.search(criteria, charset="UTF-8"))
+            if not uids:
+                return []
+            rows = self._client.fetch(uids, [b"RFC822.SIZE", b"INTERNALDATE", _CMD_HEADER])
+        return [
+            MailItem(
+                uid=uid,
+                header=_header_of(rows[uid]),
+                size=int(rows[uid].get(b"RFC822.SIZE") or 0),
+                internaldate=_aware(rows[uid].get(b"INTERNALDATE")),
+            )
+            for uid in uids
+            if uid in rows
+        ]
+
+    def body(self, item: MailItem) -> bytes:
+        with _guard(self._where, f"fetching command mail {item.uid}"):
+            rows = self._client.fetch([item.uid], [b"BODY.PEEK[]"])
+        row = rows.get(item.uid) or {}
+        return bytes(row.get(b"BODY[]") or b"")
+
+    def move(self, uids: list[int], folder: str) -> None:
+        if not uids:
+            return
+        with _guard(self._where, f"moving command mail to {folder!r}"):
+            if not self._client.folder_exists(folder):
+                self._client.create_folder(folder)
+                with contextlib.suppress(IMAPClientError):
+                    self._client.subscribe_folder(folder)
+            if self._client.has_capability("MOVE"):
+                self._client.move(uids, folder)
+            else:
+                # COPY, then delete: a crash in between leaves a copy in both (harmless,
+                # the store knows the mail was applied), never none.
+                self._client.copy(uids, folder)
+                self._client.delete_messages(uids)
+                if self._client.has_capability("UIDPLUS"):
+                    self._client.uid_expunge(uids)
+                else:
+                    self._client.expunge()
 
 
 def uid_set(uids: list[int]) -> str:

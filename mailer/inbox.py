@@ -1,0 +1,249 @@
+"""Command mail: find it in INBOX, apply it once, move it out, tell the owner.
+
+The order is what makes this safe to rerun and to kill at any moment:
+
+1. read the mail and decide what it means (pure: `core.mailtext`,
+   `core.commands`, `core.apply`);
+2. apply it in ONE store transaction together with its record (keyed by its
+   Message-ID and content, `core.apply.mail_key`); a mail whose record exists
+   is skipped there, under the store's lock, so two processes (the daemon and
+   `mailer commands run`) cannot both apply it;
+3. move it to the processed folder. A crash before the move leaves the mail
+   in INBOX, and the next run finds its record and only moves it;
+4. send the owner a confirmation when SMTP is set up (accepted mail only: a
+   refused mail is never answered, it is listed in the digest).
+
+Refused mail (a stranger, a look-alike address, a wrong tag, a failed DKIM
+check, too large) is recorded with its reason, changes nothing, and is moved
+too, so the processed folder is the audit trail of everything that tried.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from mailer import app
+from mailer.config import Config
+from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
+from mailer.core.commands import authenticate, kind_of, near_miss, parse_commands
+from mailer.core.headers import Identity, parse_message
+from mailer.core.mailtext import MailInfo, read_mail
+from mailer.model import CommandRecord, Contact, LineOutcome, LogEntry, Parsed, RawMessage, iso
+from mailer.render import Record
+from mailer.sources.base import CommandBox, MailItem
+from mailer.store import Decide, Store
+
+log = logging.getLogger("mailer")
+
+MAX_SUBJECT = 200  # a record keeps this much of a subject (strangers' mail is stored too)
+NOTHING_FOUND = "no command found; write one per line, e.g. snooze anna@example.com 2w"
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable, no spaces or angle brackets inside
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One command mail and what became of it."""
+
+    uid: int
+    record: CommandRecord
+    new: bool  # False: it was handled before (a crash before the move); only moved now
+
+    @property
+    def summary(self) -> str:
+        r = self.record
+        if r.kind == "refused":
+            return f"refused mail from {r.sender or '(no sender)'}: {r.reason}"
+        ok = sum(line.ok for line in r.lines)
+        failed = len(r.lines) - ok
+        done = f"{ok} applied" + (f", {failed} not" if failed else "")
+        again = "" if self.new else " (handled before; moved now)"
+        return f"{r.subject or '(no subject)'!r} from {r.sender}: {done}{again}"
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """What one mail is, decided before the store is touched."""
+
+    item: MailItem
+    info: MailInfo
+    key: str
+    kind: str  # "commands" | "bcc_log" | "refused"
+    reason: str
+    parsed: tuple[Parsed, ...] = ()  # interactions it logs (Bcc'd copy, forwards)
+    early: tuple[LineOutcome, ...] = ()  # outcomes known before the contacts are read
+
+
+def _read(
+    item: MailItem, box: CommandBox, config: Config, who: Identity, now: datetime
+) -> _Reading:
+    address = config.get("commands.address")
+    too_big = item.size > config.get("commands.max_size_kb") * 1024
+    raw = item.header if too_big else box.body(item)
+    info = read_mail(raw)
+    key = mail_key(info)
+
+    def refused(reason: str) -> _Reading:
+        return _Reading(item, info, key, "refused", reason)
+
+    kind = kind_of(info, address)
+    if kind == "near_miss":
+        return refused(f"sent to {near_miss(info, address)}, not the command address")
+    if kind is None:
+        return refused("not addressed to the command address")
+    verdict = authenticate(
+        info,
+        config.get("commands.allowed_senders"),
+        config.get("commands.require_dkim"),
+        authserv_id=config.get("commands.authserv_id"),
+    )
+    if not verdict.accepted:
+        return refused(verdict.reason)
+    if too_big:
+        return refused(f"too large ({item.size // 1024} KB; commands.max_size_kb)")
+
+    if kind == "bcc_log":
+        parsed = parse_message(RawMessage(header=raw, internaldate=item.internaldate), who)
+        people = sorted({i.email for i in parsed.interactions})
+        if people:
+            day = parsed.interactions[0].when.date().isoformat()
+            said = LineOutcome(
+                f"your mail {info.subject!r}", True, f"logged to {', '.join(people)} on {day}"
+            )
+        else:
+            why = parsed.skipped or parsed.error or "no recipient to log"
+            said = LineOutcome(f"your mail {info.subject!r}", False, f"not logged: {why}")
+        return _Reading(item, info, key, "bcc_log", verdict.reason, (parsed,), (said,))
+
+    parsed_fwd, said_fwd = forward_interactions(info.forwarded, who, when_of(info, now))
+    return _Reading(item, info, key, "commands", verdict.reason, tuple(parsed_fwd), tuple(said_fwd))
+
+
+def _decide(reading: _Reading, now: datetime) -> Decide:
+    """The store's `Decide` for one mail: contacts in, (changed, log, record) out."""
+    info = reading.info
+
+    def decide(
+        contacts: Mapping[str, Contact],
+    ) -> tuple[Mapping[str, Contact], Sequence[LogEntry], CommandRecord]:
+        changed: Mapping[str, Contact] = {}
+        logs: Sequence[LogEntry] = ()
+        lines = list(reading.early)
+        if reading.kind == "commands":
+            results = parse_commands(info.subject, info.new_text, list(contacts.values()))
+            applied = apply_commands(results, contacts, when_of(info, now), reading.key)
+            changed, logs = applied.changed, applied.logs
+            lines += applied.outcomes
+            if not lines:
+                lines.append(LineOutcome("", False, NOTHING_FOUND))
+        kind = reading.kind
+        if kind == "commands" and info.forwarded:
+            kind = "forward"
+        record = CommandRecord(
+            key=reading.key,
+            message_id=info.message_id,
+            sender=", ".join(info.from_addresses),
+            subject=info.subject[:MAX_SUBJECT],
+            received=iso(info.date),
+            processed_at=iso(now) or "",
+            kind=kind,
+            reason=reading.reason,
+            lines=tuple(lines),
+        )
+        return changed, logs, record
+
+    return decide
+
+
+def run(
+    config: Config,
+    box: CommandBox,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    store: Store | None = None,
+) -> list[Handled]:
+    """Handle every command mail in INBOX once; with `dry_run`, only say what would happen."""
+    address = config.get("commands.address")
+    if not address:
+        return []
+    store = store or app.store(config)
+    who = app.identity(config)
+    folder = config.get("commands.processed_folder")
+    handled: list[Handled] = []
+    for item in box.candidates(address):
+        reading = _read(item, box, config, who, now)
+        if reading.kind == "refused" and reading.reason == "not addressed to the command address":
+            continue  # ordinary mail that only looked like it (the SEARCH is loose)
+        decide = _decide(reading, now)
+        if dry_run:
+            contacts = {c.email: c for c in store.contacts()}
+            handled.append(Handled(item.uid, decide(contacts)[2], True))
+            continue
+        record = store.apply_command_mail(reading.key, reading.parsed, decide)
+        new = record is not None
+        if record is None:
+            record = next(r for r in store.command_records() if r.key == reading.key)
+        box.move([item.uid], folder)
+        if new and record.accepted:
+            record = _confirm(config, store, record, reading.info, now)
+        handled.append(Handled(item.uid, record, new))
+    return handled
+
+
+def _confirm(
+    config: Config, store: Store, record: CommandRecord, info: MailInfo, now: datetime
+) -> CommandRecord:
+    """Mail the owner what became of their command mail, when SMTP is set up."""
+    from mailer import smtp
+
+    settings = smtp.from_config(config)
+    if settings is None or not config.get("commands.confirm"):
+        return record
+    try:
+        message = confirmation(config, record, info, now)
+        smtp.send(settings, message, password=smtp.password_for(settings))
+        confirmed = "sent"
+    except Exception as e:  # the mail is applied; a failed confirmation must not undo that
+        confirmed = f"not sent: {e}"
+        log.warning("command mail: confirmation %s", confirmed)
+    store.set_confirmed(record.key, confirmed)
+    return dataclasses.replace(record, confirmed=confirmed)
+
+
+def confirmation(
+    config: Config, record: CommandRecord, info: MailInfo, now: datetime
+) -> EmailMessage:
+    """The confirmation mail: to the owner address the command mail came from."""
+    from mailer.core.compose import build_draft, one_line
+
+    ok = sum(line.ok for line in record.lines)
+    rendered = app.renderer(config).render(
+        "confirm",
+        subject=record.subject,
+        received=record.received,
+        kind=record.kind,
+        lines=[Record("line", dataclasses.asdict(line)) for line in record.lines],
+        applied=ok,
+        failed=len(record.lines) - ok,
+    )
+    owner = app.owner_address(config)
+    message = build_draft(
+        from_name=config.me_name,
+        from_address=owner,
+        to=[(None, record.sender.split(", ")[0] or owner)],
+        subject=rendered.subject,
+        body=rendered.body,
+        key=f"confirm:{record.key}",
+        date=now,
+        reply_to=config.get("commands.address"),
+    )
+    mid = one_line(info.message_id or "")
+    if _MESSAGE_ID.fullmatch(mid):
+        message["In-Reply-To"] = mid  # threads under the owner's mail
+    return message
