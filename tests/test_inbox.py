@@ -408,3 +408,43 @@ def test_kill_9_at_any_moment_never_applies_a_mail_twice(account: tuple[ImapUser
     assert len(records(user, config)) == n
     assert folder_count(user, "INBOX") == len(PEOPLE)
     assert folder_count(user, PROCESSED) == n
+
+
+def test_confirmation_goes_to_the_owner_by_smtp_and_never_to_a_stranger(
+    account: tuple[ImapUser, Path], tmp_path: Path
+) -> None:
+    try:
+        import smtpserver
+    except ImportError as e:  # aiosmtpd is a test extra
+        from conftest import require_or_skip
+
+        require_or_skip(f"aiosmtpd is not installed: {e}")
+    from email import policy
+    from email.parser import BytesParser
+
+    user, _ = account
+    with smtpserver.SmtpServer() as server:
+        config = write_config(
+            tmp_path,
+            user,
+            commands={"address": ADDRESS},
+            smtp={"host": "127.0.0.1", "port": server.port, "security": "none"},
+        )
+        mine = command_mail("trust anna@a.example 2\ntier nobody inner", subject="from the train", n=1)
+        theirs = command_mail("weed anna@a.example", sender="Eve <eve@evil.example>", n=2)
+        user.append("INBOX", [mine, theirs])
+        run_commands(user, config)
+        run_commands(user, config)  # nothing left: nothing more is sent
+
+        (got,) = server.handler.received
+    assert got.rcpt_tos == ["me@example.org"]
+    msg = BytesParser(policy=policy.default).parsebytes(got.content)
+    assert msg["To"] == "me@example.org"
+    assert msg["Reply-To"] == ADDRESS
+    assert msg["Subject"] == "mailer: 1 applied, 1 not (from the train)"
+    assert msg["In-Reply-To"] == BytesParser(policy=policy.default).parsebytes(mine)["Message-ID"]
+    body = msg.get_content()
+    assert "trust anna@a.example 2" in body and "anna@a.example: trust 2" in body
+    assert "NOT  tier nobody inner" in body and "no contact named 'nobody'" in body
+    confirmed = [r["confirmed"] for r in records(user, config)]
+    assert confirmed == ["sent", None]  # the refused mail is never answered
