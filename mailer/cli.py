@@ -345,11 +345,17 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     """Everything mailer knows of one contact."""
     from mailer import app
 
-    row = app.contact_rows(obj.config, clock.now(), [_find(obj, who)])[0]
+    contact = _find(obj, who)
+    row = app.contact_rows(obj.config, clock.now(), [contact])[0]
+    logged = app.store(obj.config).logged(contact.email)
+    row["logged"] = [f"{e.when} {e.text}" for e in logged]
     if fmt == "table":
         width = max(len(k) for k in row)
         for k, v in row.items():
             value = ", ".join(v) if isinstance(v, list) else ("-" if v is None else v)
+            if k in ("notes", "logged") and value:
+                lines = value.splitlines() if k == "notes" else v
+                value = ("\n" + " " * (width + 2)).join(lines)
             click.echo(f"{k.ljust(width)}  {value}")
     else:
         click.echo(render([row], list(row), fmt))
