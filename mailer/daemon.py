@@ -26,6 +26,14 @@ shift by that hour (servers usually run in UTC).
 
 The loop sleeps in short real-time steps (never past the next due run, scaled
 by `clock.rate()`), so a stop request or a simulated clock is noticed quickly.
+
+`trigger(name)` runs a job out of schedule, from any thread: the IMAP IDLE
+watcher (mailer/sources/idle.py) calls it when mail arrives, so command mail
+is read within seconds rather than at the next scan. The job runs as soon as
+the loop is free (a trigger during its run gives one more run after it), and
+the run counts as a normal one: the interval restarts from it. A job in
+backoff ignores triggers: its retry comes at the backoff's time, so new mail
+does not hammer a server that is down.
 """
 
 from __future__ import annotations
@@ -289,11 +297,15 @@ class Daemon:
             raise ValueError(f"job names must be unique: {names}")
         self.store = store
         self.jobs = list(jobs)
+        self._names = frozenset(names)
         self.max_backoff = max(max_backoff, MIN_BACKOFF)
         self.step_seconds = step_seconds
         self._log = log
         self._stopping = False
-        self._wake = threading.Event()  # cuts a sleep short on stop()
+        self._wake = threading.Event()  # cuts a sleep short on stop() and trigger()
+        # name -> True, set by trigger() and popped by the loop: single dict
+        # operations, atomic under the GIL, so no lock a signal handler could block on
+        self._triggered: dict[str, bool] = {}
         self._states: dict[str, _State] = {}
         self._scheduled: dict[str, schedule.Job] = {}
         if any(j.at for j in jobs) and importlib.util.find_spec("pytz") is None:
@@ -307,10 +319,24 @@ class Daemon:
     def stop(self) -> None:
         """Ask run() to return 0 once the current job has finished (signal-safe)."""
         self._stopping = True  # a plain flag: what every check reads
+        self._wake_up("mailer-stop")
+
+    def trigger(self, name: str) -> None:
+        """Run job `name` as soon as the loop is free, unless it is in backoff.
+
+        Callable from any thread (and from a signal handler); does nothing
+        with `run(once=True)` or after stop().
+        """
+        if name not in self._names:
+            raise ValueError(f"no job named {name!r}")
+        self._triggered[name] = True
+        self._wake_up("mailer-trigger")
+
+    def _wake_up(self, thread_name: str) -> None:
         if threading.current_thread() is threading.main_thread():
             # Maybe a signal handler: the interrupted main thread may hold the
             # Event's internal lock (inside wait), so set it from another thread.
-            threading.Thread(target=self._wake.set, name="mailer-stop", daemon=True).start()
+            threading.Thread(target=self._wake.set, name=thread_name, daemon=True).start()
         else:
             self._wake.set()
 
@@ -330,7 +356,12 @@ class Daemon:
             while not self._stopping:
                 self.scheduler.run_pending()
                 self._run_retries()
+                self._run_triggered()
                 self._wake.wait(self._sleep_seconds())
+                # cleared after the wait, never before it: a trigger or stop() that
+                # came since the checks above keeps the Event set and skips the sleep;
+                # one that comes after this is seen by the next round's checks
+                self._wake.clear()
             return 0
         finally:
             restore()
@@ -389,12 +420,26 @@ class Daemon:
                 return
             retry_at = self._states[spec.name].retry_at
             if retry_at is not None and clock.now() >= retry_at:
-                started = clock.now()
-                self._run(spec)
-                job = self._scheduled.get(spec.name)
-                if job is not None and spec.every_minutes is not None:
-                    # the regular interval restarts from this (retried) run
-                    job.next_run = _naive_local(started + timedelta(minutes=spec.every_minutes))
+                self._run_out_of_schedule(spec)
+
+    def _run_triggered(self) -> None:
+        for spec in self.jobs:
+            if self._stopping:
+                return
+            if not self._triggered.pop(spec.name, False):
+                continue
+            retry_at = self._states[spec.name].retry_at
+            if retry_at is not None and clock.now() < retry_at:
+                continue  # in backoff: dropped, the retry will run it
+            self._run_out_of_schedule(spec)
+
+    def _run_out_of_schedule(self, spec: JobSpec) -> None:
+        """A retry or a triggered run; the regular interval restarts from it."""
+        started = clock.now()
+        self._run(spec)
+        job = self._scheduled.get(spec.name)
+        if job is not None and spec.every_minutes is not None:
+            job.next_run = _naive_local(started + timedelta(minutes=spec.every_minutes))
 
     def _sleep_seconds(self) -> float:
         """Real seconds to sleep: a step, or less when a run is due sooner."""
@@ -408,6 +453,8 @@ class Daemon:
             for s in self._states.values()
             if s.retry_at is not None
         ]
+        if self._triggered:
+            return 0.0
         rate = clock.rate()
         if not waits or rate <= 0:
             return self.step_seconds  # frozen clock: nothing becomes due by waiting
