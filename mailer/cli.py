@@ -459,6 +459,38 @@ def contacts_set(
     )
 
 
+# --- digest ----------------------------------------------------------------------------------
+
+
+@cli.group("digest")
+def digest_group() -> None:
+    """The digest: who is due, replies owed, new contacts, what your command mails did."""
+
+
+@digest_group.command("preview")
+@pass_ctx
+def digest_preview(obj: Ctx) -> None:
+    """Show the digest as it would be delivered now (nothing is delivered or recorded)."""
+    from mailer import digest as digesting
+
+    click.echo(digesting.preview(obj.config, clock.now()), nl=False)
+
+
+@digest_group.command("run")
+@click.option("--dry-run", is_flag=True, help="show what would be delivered, deliver nothing")
+@pass_ctx
+def digest_run(obj: Ctx, dry_run: bool) -> None:
+    """Deliver today's digest now, by SMTP or into Drafts (digest.delivery); once a day."""
+    from mailer import digest as digesting
+
+    config, now = obj.config, clock.now()
+    prepared = digesting.prepare(config, now)
+    click.echo(digesting.deliver(config, prepared, now, dry_run=dry_run))
+    if dry_run and prepared.digest is not None and not prepared.digest.empty:
+        click.echo("")
+        click.echo(prepared.text, nl=False)
+
+
 # --- due / drafts / run -----------------------------------------------------------------------
 
 DUE_COLUMNS = ("kind", "email", "name", "overdue_days", "action", "reason")

@@ -68,8 +68,25 @@ def housekeeping_job(config: Config) -> JobSpec:
     )
 
 
+def digest_job(config: Config) -> JobSpec:
+    """Daily at digest.at; a weekly digest goes out only on digest.weekday."""
+
+    def run(now: datetime) -> None:
+        from mailer import digest
+
+        if not digest.is_due_today(config, now):
+            log.debug("digest: not today (weekly, on %s)", config.get("digest.weekday"))
+            return
+        log.info("digest: %s", digest.run(config, now))
+
+    return JobSpec("digest", run, at=config.get("digest.at"), timezone=config.get("rules.timezone"))
+
+
 def specs(config: Config) -> list[JobSpec]:
-    return [scan_job(config), drafts_job(config), housekeeping_job(config)]
+    jobs = [scan_job(config), drafts_job(config), housekeeping_job(config)]
+    if config.get("digest.every") != "off":
+        jobs.append(digest_job(config))
+    return jobs
 
 
 def status(config: Config, now: datetime) -> dict[str, dict[str, Any]]:
@@ -99,4 +116,14 @@ def run_daemon(config: Config, *, once: bool, verbose: bool) -> int:
             max_backoff=timedelta(minutes=config.get("daemon.max_backoff_minutes")),
         )
         log.info("mailer daemon started at %s (store %s)", clock.now().isoformat(), store.path)
-        return daemon.run(once=once)
+        watcher = None
+        if not once and config.get("daemon.idle") and config.get("commands.address"):
+            from mailer.sources import idle
+
+            # new mail in INBOX: scan (and read command mail) now, not at the interval
+            watcher = idle.start(config, lambda: daemon.trigger("scan"), log)
+        try:
+            return daemon.run(once=once)
+        finally:
+            if watcher is not None:
+                watcher.stop()

@@ -55,6 +55,7 @@ def test_daemon_drafts_at_the_hour_survives_the_server_and_stops_cleanly(
             "max_drafts_per_day": 5,
         },
         daemon={"scan_every_minutes": 360, "max_backoff_minutes": 30},
+        digest={"every": "off"},  # this test counts contact drafts only
         **{"rules.tiers": {"inner": "30d", "network": "90d"}},
     )
     env = {**os.environ, PASSWORD_ENV: user.password, "MAILER_NOW": START}
@@ -128,10 +129,10 @@ def test_run_once_runs_one_full_cycle(private_dovecot: Dovecot, tmp_path: Path) 
     env = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
     out = mailer(config, "run", "--once", user=user, env=env)
     assert out.returncode == 0, out.stderr
-    for job in ("scan ok", "drafts ok", "housekeeping ok"):
+    for job in ("scan ok", "drafts ok", "housekeeping ok", "digest ok"):
         assert job in out.stderr, out.stderr
     status = json.loads(mailer(config, "status", "--format", "json", env=env).stdout)
-    assert set(status["jobs"]) == {"scan", "drafts", "housekeeping"}
+    assert set(status["jobs"]) == {"scan", "drafts", "housekeeping", "digest"}
     assert all(j["last_ok"] == "2026-03-04T09:00:00Z" for j in status["jobs"].values())
     with user.connect() as c:
         c.select_folder("Drafts", readonly=True)

@@ -430,7 +430,9 @@ def test_confirmation_goes_to_the_owner_by_smtp_and_never_to_a_stranger(
             commands={"address": ADDRESS},
             smtp={"host": "127.0.0.1", "port": server.port, "security": "none"},
         )
-        mine = command_mail("trust anna@a.example 2\ntier nobody inner", subject="from the train", n=1)
+        mine = command_mail(
+            "trust anna@a.example 2\ntier nobody inner", subject="from the train", n=1
+        )
         theirs = command_mail("weed anna@a.example", sender="Eve <eve@evil.example>", n=2)
         user.append("INBOX", [mine, theirs])
         run_commands(user, config)

@@ -1,0 +1,505 @@
+"""What the digest says: everything that needs the owner, each with the lines to reply with.
+
+The digest is how the owner steers mailer from a phone: they reply to it, and
+its Reply-To is the command address. So every item carries the exact command
+lines that act on it (`snooze anna@example.com 2w`), always addressing the
+contact by email, which names one contact whatever the names in the store.
+
+Everything else in the digest is written so that it can never be read as a
+command: item lines start with "- ", details and outcomes with a label, and
+text from other people's mail (names, subjects, a refused mail's sender) is
+flattened to one line and only ever shown after such a prefix. The reply
+lines are the only lines that start with a command word.
+
+Sections, each capped (`cap` items; the rest are counted, with the mailer
+command that lists them all):
+- due: draft kinds of the plan; drafted at the next drafts run, or held and why;
+- drafted: drafts written since the previous digest;
+- reply_owed, and weed (dormant, one-sided): from the plan, except contacts
+  snoozed now, so `snooze ... 1w` under either means "ask me again in a week";
+- seeds: new two-way contacts waiting for triage (rule status "seed", a
+  message each way, first seen within `seed_window`), newest first;
+- intros: introduction ideas, when given;
+- commands and refused: the command mails handled since the previous digest.
+
+Pure: no I/O, no clock. One pass over the contacts, the drafts and the
+command records, so a 10,000-contact store is quick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mailer.core.rules import DRAFT_KINDS, Plan, Rules, effective_status
+from mailer.model import CommandRecord, Contact, DraftRecord, iso, parse_iso
+
+__all__ = [
+    "CAP",
+    "KIND",
+    "Digest",
+    "Entry",
+    "Handled",
+    "IntroIdea",
+    "Outcome",
+    "Refused",
+    "Section",
+    "build",
+    "digest_key",
+    "is_digest_day",
+    "local_day",
+    "since_previous",
+]
+
+KIND = "digest"  # the DraftRecord kind of a delivered digest
+CAP = 15
+MAX_TEXT = 120  # longer names, subjects and reasons are cut: a digest is read on a phone
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+# The command that lists a whole section, for "and N more".
+LIST_COMMANDS = {
+    "due": "mailer due",
+    "drafted": "",  # no listing command: they are in the Drafts folder
+    "reply_owed": "mailer due",
+    "seeds": "mailer contacts list --status seed",
+    "weed": "mailer due",
+    "intros": "mailer intro suggest",
+    "commands": "mailer commands list",
+    "refused": "mailer commands list --refused",
+}
+DRAFT_NAMES = {
+    "reconnect": "reconnect",
+    "seed": "follow-up",
+    "intro_request": "introduction request",
+    "introduction": "introduction",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One contact in a section: who, why (one line each), and the lines to reply with."""
+
+    email: str
+    name: str | None
+    details: tuple[str, ...]
+    lines: tuple[str, ...]  # exact command lines; empty when none applies
+    cli: str | None = None  # a mailer command for what no reply line can do
+    title: str | None = None  # the heading, when it is not the contact (an intro's pair)
+
+    @property
+    def who(self) -> str:
+        if self.title:
+            return self.title
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str  # a key of LIST_COMMANDS
+    entries: tuple[Entry, ...]
+    total: int  # before the cap
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.entries)
+
+    @property
+    def list_command(self) -> str:
+        return LIST_COMMANDS[self.name]
+
+
+@dataclass(frozen=True, slots=True)
+class IntroIdea:
+    """An introduction worth making (from the intro suggestions, once they exist)."""
+
+    a: str  # email
+    b: str
+    why: str
+    lines: tuple[str, ...] = ()  # reply lines, when an emailed command can do it
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    line: str
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """An accepted command mail and what each of its lines did."""
+
+    subject: str
+    received: str | None
+    processed_at: str
+    kind: str  # "commands" | "bcc_log" | "forward"
+    outcomes: tuple[Outcome, ...]
+    more: int  # outcomes left out by the cap
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    sender: str
+    subject: str
+    received: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    now: datetime
+    since: datetime
+    due: Section
+    drafted: Section
+    reply_owed: Section
+    seeds: Section
+    weed: Section
+    intros: Section
+    commands: tuple[Handled, ...]
+    commands_total: int
+    refused: tuple[Refused, ...]
+    refused_total: int
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        return (self.due, self.drafted, self.reply_owed, self.seeds, self.weed, self.intros)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to tell: no item in any section and no command mail."""
+        return not (
+            any(s.total for s in self.sections) or self.commands_total or self.refused_total
+        )
+
+    @property
+    def reply_lines(self) -> list[str]:
+        """Every reply line shown, in order (for checks; the template shows them)."""
+        return [line for s in self.sections for e in s.entries for line in e.lines]
+
+    def summary(self) -> str:
+        """What needs the owner, for the subject: `2 due, 1 reply owed`."""
+        parts = [
+            (self.due.total, "due", "due"),
+            (self.reply_owed.total, "reply owed", "replies owed"),
+            (self.seeds.total, "new contact", "new contacts"),
+            (self.weed.total, "to weed", "to weed"),
+            (self.intros.total, "intro idea", "intro ideas"),
+            (self.refused_total, "refused mail", "refused mails"),
+        ]
+        said = [f"{n} {one if n == 1 else many}" for n, one, many in parts if n]
+        if not said and self.drafted.total:
+            n = self.drafted.total
+            said = [f"{n} draft{'s' if n != 1 else ''} written"]
+        if not said and self.commands_total:
+            n = self.commands_total
+            said = [f"{n} command mail{'s' if n != 1 else ''} done"]
+        return ", ".join(said) or "nothing needs you"
+
+    def context(self) -> dict[str, Any]:
+        """Plain values for the template (mappings, lists, strings, numbers, dates)."""
+        ctx: dict[str, Any] = {s.name: _section_context(s) for s in self.sections}
+        ctx["commands"] = {
+            "entries": [
+                {
+                    "subject": h.subject,
+                    "received": h.received,
+                    "processed_at": h.processed_at,
+                    "kind": h.kind,
+                    "outcomes": [
+                        {"ok": o.ok, "line": o.line, "result": o.result} for o in h.outcomes
+                    ],
+                    "more": h.more,
+                }
+                for h in self.commands
+            ],
+            "total": self.commands_total,
+            "more": self.commands_total - len(self.commands),
+            "list_command": LIST_COMMANDS["commands"],
+        }
+        ctx["refused"] = {
+            "entries": [dataclasses.asdict(r) for r in self.refused],
+            "total": self.refused_total,
+            "more": self.refused_total - len(self.refused),
+            "list_command": LIST_COMMANDS["refused"],
+        }
+        ctx.update(
+            now=self.now,
+            since=self.since,
+            summary=self.summary(),
+            empty=self.empty,
+            counts={s.name: s.total for s in self.sections}
+            | {"commands": self.commands_total, "refused": self.refused_total},
+        )
+        return ctx
+
+
+def _section_context(s: Section) -> dict[str, Any]:
+    return {
+        "entries": [
+            {
+                "email": e.email,
+                "name": e.name,
+                "who": e.who,
+                "details": list(e.details),
+                "lines": list(e.lines),
+                "cli": e.cli,
+            }
+            for e in s.entries
+        ],
+        "total": s.total,
+        "more": s.more,
+        "list_command": s.list_command,
+    }
+
+
+# --- when ---------------------------------------------------------------------------------
+
+
+def _zone(name: str) -> tzinfo:
+    return UTC if name.upper() in ("UTC", "Z") else ZoneInfo(name)
+
+
+def local_day(now: datetime, timezone: str) -> date:
+    """The owner's date at `now` (the digest is one a day at most)."""
+    return now.astimezone(_zone(timezone)).date()
+
+
+def digest_key(now: datetime, timezone: str) -> str:
+    """The digest's draft key: `digest:<local date>`."""
+    return f"{KIND}:{local_day(now, timezone).isoformat()}"
+
+
+def is_digest_day(every: str, weekday: str, now: datetime, timezone: str) -> bool:
+    """Does the schedule (digest.every, digest.weekday) send a digest on this local day?"""
+    if every == "daily":
+        return True
+    if every == "weekly":
+        return WEEKDAYS[local_day(now, timezone).weekday()] == weekday.lower()
+    return False
+
+
+def since_previous(drafts: Iterable[DraftRecord], every: str, now: datetime) -> datetime:
+    """When the previous digest went out; without one, a week (weekly) or a day back."""
+    newest = max((d.written_at for d in drafts if d.kind == KIND and d.written_at), default=None)
+    previous = _parse(newest)
+    if previous is not None:
+        return previous
+    return now.astimezone(UTC) - timedelta(days=7 if every == "weekly" else 1)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _parse(text: str | None) -> datetime | None:
+    try:
+        return parse_iso(text)
+    except (TypeError, ValueError):
+        return None  # one damaged record must not stop the digest
+
+
+def _flat(text: object, limit: int = MAX_TEXT) -> str:
+    """One line, at most `limit` characters: other people's text, made harmless."""
+    flat = " ".join(str(text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _name(name: str | None) -> str | None:
+    return _flat(name, 60) or None
+
+
+def _who(c: Contact | None, email: str) -> str:
+    name = _name(c.name) if c else None
+    return f"{name} <{email}>" if name else email
+
+
+def _day(text: str | None) -> str:
+    return (text or "")[:10] or "?"
+
+
+def _addressable(email: str) -> bool:
+    """Can a command line name this contact by its address? (one word, with an @)"""
+    return "@" in email and len(email.split()) == 1 and email == email.strip()
+
+
+def _lines(email: str, *commands: str) -> tuple[str, ...]:
+    """`done {}` -> `done anna@example.com`; none for an address no line can carry."""
+    if not _addressable(email):
+        return ()
+    return tuple(c.format(email) for c in commands)
+
+
+def _subject(c: Contact | None) -> tuple[str, ...]:
+    if c is None or not c.last_subject:
+        return ()
+    return (f'last subject: "{_flat(c.last_subject, 80)}"',)
+
+
+def _triage_tier(rules: Rules) -> str:
+    """The tier a reply line offers for a new contact: the one nearest the default cadence."""
+    if not rules.tiers or "network" in rules.tiers:
+        return "network"
+    return min(
+        rules.tiers, key=lambda t: (abs(rules.tiers[t] - rules.default_cadence), rules.tiers[t], t)
+    )
+
+
+def _snoozed(c: Contact | None, now_iso: str) -> bool:
+    return c is not None and bool(c.snoozed_until) and (c.snoozed_until or "") > now_iso
+
+
+def _section(name: str, entries: list[Entry], cap: int, total: int | None = None) -> Section:
+    return Section(name, tuple(entries[:cap]), len(entries) if total is None else total)
+
+
+def _from_plan(
+    plan: Plan, by_email: dict[str, Contact], now_iso: str
+) -> tuple[list[Entry], list[Entry], list[Entry]]:
+    """Due, reply owed and weed candidates, in the plan's order."""
+    due: list[Entry] = []
+    owed: list[Entry] = []
+    weed: list[Entry] = []
+    details: tuple[str, ...]
+    for item in plan.items:
+        c = by_email.get(item.email)
+        name, email = _name(item.name), item.email
+        if item.kind in DRAFT_KINDS:
+            late = f"{item.overdue_days} days overdue" if item.overdue_days else "due today"
+            what = "reconnect" if item.kind == "reconnect" else "follow-up to a new contact"
+            held = "" if item.draft else f"; held: {item.hold}"  # else drafted at the next run
+            details = (f"{what}, {late}{held}", _flat(item.reason))
+            due.append(Entry(email, name, details, _lines(email, "done {}", "snooze {} 2w")))
+        elif _snoozed(c, now_iso):
+            continue  # "snooze" under these means: not before then
+        elif item.kind == "reply_owed":
+            details = (_flat(item.reason), *_subject(c))
+            owed.append(Entry(email, name, details, _lines(email, "done {}", "snooze {} 1w")))
+        else:  # dormant, one_sided
+            what = "dormant" if item.kind == "dormant" else "one-sided"
+            details = (f"{what}: {_flat(item.reason)}",)
+            weed.append(Entry(email, name, details, _lines(email, "weed {}", "snooze {} 3m")))
+    return due, owed, weed
+
+
+def _seed_entry(c: Contact, tier: str) -> Entry:
+    details = (
+        f"new since {_day(c.first_seen)}; {c.messages_in} from them, "
+        f"{c.messages_out} from you; last {_day(c.last_contact)}",
+        *_subject(c),
+    )
+    lines = _lines(c.email, f"tier {{}} {tier}", "tag {} <tags>", "ignore {}")
+    return Entry(c.email, _name(c.name), details, lines)
+
+
+def _drafted_entry(d: DraftRecord, c: Contact | None, tier: str) -> Entry:
+    what = DRAFT_NAMES.get(d.kind, d.kind)
+    details = (f"{what} draft, written {_day(d.written_at)}",)
+    lines: tuple[str, ...] = ()
+    if d.kind == "reconnect":
+        lines = _lines(d.email, "weed {}")
+    elif d.kind == "seed":
+        lines = _lines(d.email, f"tier {{}} {tier}", "ignore {}")
+    return Entry(d.email, _name(c.name if c else None), details, lines)
+
+
+def _intro_entry(idea: IntroIdea, by_email: dict[str, Contact]) -> Entry:
+    pair = " and ".join(_who(by_email.get(e), e) for e in (idea.a, idea.b))
+    return Entry(
+        idea.a,
+        None,
+        (_flat(idea.why),),
+        tuple(_flat(line) for line in idea.lines),
+        cli=f"mailer intro ask {idea.a} {idea.b}",
+        title=pair,
+    )
+
+
+def _handled(r: CommandRecord, cap: int) -> Handled:
+    outcomes = tuple(
+        Outcome(o.ok, _flat(o.line, 80) or "(the mail)", _flat(o.result)) for o in r.lines
+    )
+    return Handled(
+        _flat(r.subject, 80),
+        r.received,
+        r.processed_at,
+        r.kind,
+        outcomes[:cap],
+        max(0, len(outcomes) - cap),
+    )
+
+
+def build(
+    plan: Plan,
+    contacts: Iterable[Contact],
+    drafts: Iterable[DraftRecord],
+    commands: Iterable[CommandRecord],
+    rules: Rules,
+    now: datetime,
+    *,
+    since: datetime,
+    intros: Sequence[IntroIdea] = (),
+    cap: int = CAP,
+) -> Digest:
+    """The digest at `now`, covering drafts and command mails after `since`.
+
+    `drafts` and `commands` may hold older records too; they are filtered here.
+    """
+    now = now.astimezone(UTC)
+    now_iso = iso(now) or ""
+    since_iso = iso(since) or ""
+    window = iso(now - rules.seed_window) or ""
+
+    by_email: dict[str, Contact] = {}
+    seeds: list[Contact] = []
+    for c in contacts:
+        by_email[c.email] = c
+        # the cheap tests first: effective_status parses dates
+        if (
+            c.messages_in >= 1
+            and c.messages_out >= 1
+            and (c.first_seen or "") >= window
+            and c.status not in ("weeded", "ignored", "dormant", "active")
+            and not c.tier
+            and not c.tags
+            and effective_status(c, rules, now) == "seed"
+        ):
+            seeds.append(c)
+    seeds.sort(key=lambda c: (c.first_seen or "", c.email), reverse=True)
+    tier = _triage_tier(rules)
+
+    due, owed, weed = _from_plan(plan, by_email, now_iso)
+
+    written = [d for d in drafts if d.kind != KIND and d.written_at > since_iso]
+    written.sort(key=lambda d: (d.written_at, d.key), reverse=True)
+
+    handled: list[Handled] = []
+    refused: list[Refused] = []
+    for r in sorted(commands, key=lambda r: (r.processed_at, r.key), reverse=True):
+        if r.processed_at <= since_iso:
+            continue
+        if r.accepted:
+            handled.append(_handled(r, cap))
+        else:
+            refused.append(
+                Refused(_flat(r.sender, 80), _flat(r.subject, 80), r.received, _flat(r.reason))
+            )
+
+    return Digest(
+        now=now,
+        since=since.astimezone(UTC),
+        due=_section("due", due, cap),
+        drafted=_section(
+            "drafted", [_drafted_entry(d, by_email.get(d.email), tier) for d in written], cap
+        ),
+        reply_owed=_section("reply_owed", owed, cap),
+        seeds=_section("seeds", [_seed_entry(c, tier) for c in seeds[:cap]], cap, len(seeds)),
+        weed=_section("weed", weed, cap),
+        intros=_section("intros", [_intro_entry(i, by_email) for i in intros], cap),
+        commands=tuple(handled[:cap]),
+        commands_total=len(handled),
+        refused=tuple(refused[:cap]),
+        refused_total=len(refused),
+    )

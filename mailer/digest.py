@@ -1,0 +1,211 @@
+"""Deliver the digest to the owner: by SMTP, or as a draft in their Drafts folder.
+
+`mailer.core.digest` decides what the digest says; this module reads the
+store, renders `digest.j2`, and delivers it at most once per local day (its
+key is `digest:<local date>`, recorded as a DraftRecord of kind "digest",
+which the rules do not count as a draft to a contact). Its Reply-To is the
+command address, so replying to it is how the owner gives commands.
+
+Rendering comes first, so a broken template delivers nothing. Delivery is
+at least once: by SMTP the record is written only after the server took the
+mail (a crash in between sends it again on the next run, never zero times);
+as a draft the Drafts folder is checked for the key first, so a rerun after
+a crash finds it there and writes no second copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from mailer import app
+from mailer.config import Config
+from mailer.core import digest as core
+from mailer.core.commands import VERBS
+from mailer.core.compose import build_draft
+from mailer.core.rules import plan as make_plan
+from mailer.errors import ConfigError
+from mailer.model import DraftRecord, iso
+from mailer.render import Record, Rendered
+
+__all__ = ["Prepared", "deliver", "delivery", "is_due_today", "prepare", "preview", "render", "run"]
+
+TEMPLATE = "digest.j2"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The digest of one local day, rendered and ready to deliver (or already delivered)."""
+
+    key: str
+    day: date
+    method: str  # "smtp" | "draft"
+    done: DraftRecord | None  # delivered earlier today: nothing else is set then
+    digest: core.Digest | None = None
+    rendered: Rendered | None = None
+    message: EmailMessage | None = None
+
+    @property
+    def text(self) -> str:
+        """Subject line and body, as `mailer digest preview` shows it."""
+        assert self.rendered is not None
+        return f"Subject: {self.rendered.subject}\n\n{self.rendered.body}"
+
+
+def delivery(config: Config) -> str:
+    """ "smtp" or "draft": digest.delivery, with auto meaning smtp when smtp.host is set."""
+    method = config.get("digest.delivery")
+    if method == "auto":
+        return "smtp" if config.get("smtp.host") else "draft"
+    if method == "smtp" and not config.get("smtp.host"):
+        raise ConfigError(
+            "digest.delivery = smtp, but smtp.host is not set",
+            hint="set up [smtp], or use digest.delivery = draft",
+        )
+    return str(method)
+
+
+def is_due_today(config: Config, now: datetime) -> bool:
+    """Does digest.every (and digest.weekday) ask for a digest on this local day?"""
+    return core.is_digest_day(
+        config.get("digest.every"),
+        config.get("digest.weekday"),
+        now,
+        config.get("rules.timezone"),
+    )
+
+
+def _build(config: Config, now: datetime) -> core.Digest:
+    store = app.store(config)
+    contacts, drafts = store.contacts_and_drafts()
+    rules = app.rules(config)
+    since = core.since_previous(drafts, config.get("digest.every"), now)
+    commands = store.command_records(since=iso(since))
+    plan = make_plan(contacts, drafts, rules, now)
+    return core.build(plan, contacts, drafts, commands, rules, now, since=since)
+
+
+def _example_address(owner: str) -> str:
+    local, _, domain = owner.rpartition("@")
+    return f"{local.split('+')[0]}+mailer-<secret>@{domain}"
+
+
+_ITEM_LABELS = {"entries": "entry", "outcomes": "outcome"}
+
+
+def _records(value: Any, label: str) -> Any:
+    """Mappings as `Record`s all the way down, so a template typo names what it misspelt."""
+    if isinstance(value, Mapping):
+        return Record(label, {k: _records(v, k) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_records(v, _ITEM_LABELS.get(label, label)) for v in value]
+    return value
+
+
+def render(config: Config, now: datetime, digest: core.Digest) -> Rendered:
+    """The digest through digest.j2 (the user's templates folder first). Raises TemplateError."""
+    owner = app.owner_address(config)
+    context = {k: _records(v, k) for k, v in digest.context().items()}
+    rendered = app.renderer(config).render(
+        TEMPLATE,
+        **context,
+        today=core.local_day(now, config.get("rules.timezone")),
+        command_address=config.get("commands.address"),
+        example_address=_example_address(owner),
+    )
+    first = (rendered.subject.split() or [""])[0].lower().rstrip(":,")
+    if first in VERBS:
+        # a client that drops "Re:" would send the subject back as a command line
+        rendered = Rendered(f"Digest: {rendered.subject}", rendered.body)
+    return rendered
+
+
+def prepare(config: Config, now: datetime) -> Prepared:
+    """Today's digest, rendered; or, when it was delivered today already, only that record."""
+    timezone = config.get("rules.timezone")
+    key = core.digest_key(now, timezone)
+    day = core.local_day(now, timezone)
+    method = delivery(config)
+    done = next((d for d in app.store(config).drafts() if d.key == key), None)
+    if done is not None:
+        return Prepared(key, day, method, done)
+    digest = _build(config, now)
+    rendered = render(config, now, digest)
+    owner = app.owner_address(config)
+    message = build_draft(
+        from_name=config.me_name,
+        from_address=owner,
+        to=[(config.me_name or None, owner)],
+        subject=rendered.subject,
+        body=rendered.body,
+        key=key,
+        date=now,
+        reply_to=config.get("commands.address"),
+    )
+    return Prepared(key, day, method, None, digest, rendered, message)
+
+
+def preview(config: Config, now: datetime) -> str:
+    """The digest as it would be delivered now: subject line, blank line, body."""
+    digest = _build(config, now)
+    rendered = render(config, now, digest)
+    return f"Subject: {rendered.subject}\n\n{rendered.body}"
+
+
+def deliver(config: Config, prepared: Prepared, now: datetime, *, dry_run: bool = False) -> str:
+    """Deliver a prepared digest; one line saying what was (or would be) done."""
+    day = prepared.day.isoformat()
+    if prepared.done is not None:
+        how = f"into {prepared.done.folder}" if prepared.done.folder else "by SMTP"
+        return f"the digest of {day} was delivered already ({how} at {prepared.done.written_at})"
+    assert prepared.digest is not None and prepared.message is not None
+    if prepared.digest.empty:
+        return f"nothing to report since {iso(prepared.digest.since)}; no digest for {day}"
+    owner = app.owner_address(config)
+    what = f"the digest of {day} ({prepared.digest.summary()})"
+    if prepared.method == "smtp":
+        if dry_run:
+            return f"would send {what} to {owner} by SMTP"
+        _send(config, prepared.message)
+        _record(config, prepared, now, folder=None)
+        return f"sent {what} to {owner} by SMTP"
+    if dry_run:
+        return f"would write {what} into your Drafts folder"
+    with app.drafts_target(config) as target:
+        if prepared.key in target.existing_keys():
+            action = "found"  # a run that crashed before recording it
+        else:
+            target.append(bytes(prepared.message), now)
+            action = "wrote"
+        _record(config, prepared, now, folder=target.folder)
+        return f"{action} {what} in {target.folder}"
+
+
+def _send(config: Config, message: EmailMessage) -> None:
+    from mailer import smtp
+
+    settings = smtp.from_config(config)
+    assert settings is not None  # delivery() checked smtp.host
+    smtp.send(settings, message, password=smtp.password_for(settings))
+
+
+def _record(config: Config, prepared: Prepared, now: datetime, *, folder: str | None) -> None:
+    assert prepared.message is not None
+    app.store(config).record_draft(
+        DraftRecord(
+            key=prepared.key,
+            email=app.owner_address(config),
+            kind=core.KIND,
+            written_at=iso(now) or "",
+            message_id=prepared.message["Message-ID"],
+            folder=folder,
+        )
+    )
+
+
+def run(config: Config, now: datetime, *, dry_run: bool = False) -> str:
+    """Deliver today's digest unless it was delivered already; one line saying what happened."""
+    return deliver(config, prepare(config, now), now, dry_run=dry_run)
