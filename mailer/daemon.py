@@ -58,7 +58,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import schedule
 
 from mailer import clock
-from mailer.errors import AuthError, MailerError, StoreError
+from mailer.errors import AuthError, MailerError, StoreError, describe
 from mailer.model import iso, parse_iso
 from mailer.store import META, Store
 
@@ -475,7 +475,7 @@ class Daemon:
         seconds = _time.monotonic() - started_real
         now = clock.now()
         state.last_run = started
-        message = None if error is None else _describe(error)
+        message = None if error is None else describe(error)
         if error is None:
             state.failures = 0
             state.retry_at = None
@@ -558,14 +558,6 @@ class Daemon:
                 signal.signal(sig, handler)
 
         return restore
-
-
-def _describe(error: Exception) -> str:
-    """One line: a MailerError's own message, otherwise the type too (a bug)."""
-    text = " ".join(str(error).split())
-    if isinstance(error, MailerError):
-        return text or type(error).__name__
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _minutes(delta: timedelta) -> str:

@@ -45,3 +45,11 @@ class ConnectError(SourceError):
 
 class AuthError(SourceError):
     """The server refused the login."""
+
+
+def describe(error: BaseException) -> str:
+    """One line: a MailerError's own message, otherwise the type too (a bug)."""
+    text = " ".join(str(error).split())
+    if isinstance(error, MailerError):
+        return text or type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

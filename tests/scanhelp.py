@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,22 @@ def utc(*args: int) -> datetime:
 
 def raw(headers: str, body: str = "body\r\n") -> bytes:
     return (headers.strip().replace("\n", "\r\n") + "\r\n\r\n" + body).encode()
+
+
+def mail_in(name: str, addr: str, when: datetime, n: int) -> bytes:
+    """Message n from `name` to the owner, dated `when`."""
+    return raw(
+        f"From: {name} <{addr}>\nTo: {ME[1]}\nSubject: note {n} from {name}\n"
+        f"Date: {format_datetime(when)}\nMessage-ID: <in{n}.{addr}>"
+    )
+
+
+def mail_out(addr: str, when: datetime, n: int) -> bytes:
+    """The owner's answer n to `addr`, dated `when`."""
+    return raw(
+        f"From: {ME[0]} <{ME[1]}>\nTo: {addr}\nSubject: Re: note {n}\n"
+        f"Date: {format_datetime(when)}\nMessage-ID: <out{n}.{addr}>"
+    )
 
 
 # (folder, message bytes, INTERNALDATE)

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 from dovecot import Dovecot
-from scanhelp import PASSWORD_ENV, mailer, utc, write_config
-from test_drafts import _in, _out, history
+from scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
+from test_drafts import history
 
 from mailer.model import parse_iso
 from mailer.store import Store
@@ -38,10 +38,10 @@ def test_daemon_drafts_at_the_hour_survives_the_server_and_stops_cleanly(
     user = private_dovecot.new_account()
     inbox, sent = history()
     # hana (tier inner, 30d) becomes due on Tuesday 3 March 00:00 UTC.
-    inbox.append(_in("Hana Ito", "hana@h.example", utc(2026, 1, 31), 1))
-    inbox.append(_in("Hana Ito", "hana@h.example", utc(2025, 10, 1), 2))
-    sent.append(_out("hana@h.example", utc(2026, 2, 1), 1))
-    sent.append(_out("hana@h.example", utc(2025, 10, 2), 2))
+    inbox.append(mail_in("Hana Ito", "hana@h.example", utc(2026, 1, 31), 1))
+    inbox.append(mail_in("Hana Ito", "hana@h.example", utc(2025, 10, 1), 2))
+    sent.append(mail_out("hana@h.example", utc(2026, 2, 1), 1))
+    sent.append(mail_out("hana@h.example", utc(2025, 10, 2), 2))
     user.append("INBOX", inbox)
     user.append("Sent", sent)
     config = write_config(

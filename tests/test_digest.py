@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import require_or_skip
 from dovecot import ImapUser
-from scanhelp import mailer, raw, utc, write_config, write_mbox
+from scanhelp import mail_in, mail_out, mailer, raw, utc, write_config, write_mbox
 
 from mailer import jobs
 from mailer.config import load
@@ -45,20 +45,6 @@ LINES = {
 }
 
 
-def _in(name: str, addr: str, when: datetime, n: int) -> bytes:
-    return raw(
-        f"From: {name} <{addr}>\nTo: {OWNER}\nSubject: note {n} from {name}\n"
-        f"Date: {email.utils.format_datetime(when)}\nMessage-ID: <in{n}.{addr}>"
-    )
-
-
-def _out(addr: str, when: datetime, n: int) -> bytes:
-    return raw(
-        f"From: Pat Doe <{OWNER}>\nTo: {addr}\nSubject: Re: note {n}\n"
-        f"Date: {email.utils.format_datetime(when)}\nMessage-ID: <out{n}.{addr}>"
-    )
-
-
 def history() -> list[tuple[str, bytes, datetime]]:
     """(folder, message, date) of four people, one per section of the digest."""
     days = lambda n: NOW - timedelta(days=n)  # noqa: E731
@@ -70,13 +56,13 @@ def history() -> list[tuple[str, bytes, datetime]]:
         ("Olaf Ek", "olaf@o.example", 400),
     ):
         for k, ago in enumerate((last + 300, last)):
-            mail.append(("INBOX", _in(name, addr, days(ago + 1), k), days(ago + 1)))
-            mail.append(("Sent", _out(addr, days(ago), k), days(ago)))
+            mail.append(("INBOX", mail_in(name, addr, days(ago + 1), k), days(ago + 1)))
+            mail.append(("Sent", mail_out(addr, days(ago), k), days(ago)))
     # dora: new, one mail each way -> a new contact to sort (and a seed follow-up)
-    mail.append(("INBOX", _in("Dora Lux", "dora@d.example", days(21), 1), days(21)))
-    mail.append(("Sent", _out("dora@d.example", days(20), 1), days(20)))
+    mail.append(("INBOX", mail_in("Dora Lux", "dora@d.example", days(21), 1), days(21)))
+    mail.append(("Sent", mail_out("dora@d.example", days(20), 1), days(20)))
     # emil: wrote 10 days ago, never answered -> reply owed
-    mail.append(("INBOX", _in("Emil Vos", "emil@e.example", days(10), 1), days(10)))
+    mail.append(("INBOX", mail_in("Emil Vos", "emil@e.example", days(10), 1), days(10)))
     return mail
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from dovecot import ImapUser
-from scanhelp import PASSWORD_ENV, mailer, raw, utc, write_config
+from scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
 
 NOW = utc(2026, 3, 4, 9, 0)  # a Wednesday
 ENV = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
@@ -26,20 +26,6 @@ ENV = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
 
 def _date(when: datetime) -> str:
     return email.utils.format_datetime(when)
-
-
-def _in(name: str, addr: str, when: datetime, n: int) -> bytes:
-    return raw(
-        f"From: {name} <{addr}>\nTo: me@example.org\nSubject: note {n} from {name}\n"
-        f"Date: {_date(when)}\nMessage-ID: <in{n}.{addr}>"
-    )
-
-
-def _out(addr: str, when: datetime, n: int) -> bytes:
-    return raw(
-        f"From: Pat Doe <me@example.org>\nTo: {addr}\nSubject: Re: note {n}\n"
-        f"Date: {_date(when)}\nMessage-ID: <out{n}.{addr}>"
-    )
 
 
 def history() -> tuple[list[bytes], list[bytes]]:
@@ -59,13 +45,13 @@ def history() -> tuple[list[bytes], list[bytes]]:
         ("Fred Uhl", "fred@f.example", 70),
     ):
         for k, ago in enumerate((last + 300, last + 200, last)):
-            inbox.append(_in(name, addr, days(ago + 1), k))
-            sent.append(_out(addr, days(ago), k))
+            inbox.append(mail_in(name, addr, days(ago + 1), k))
+            sent.append(mail_out(addr, days(ago), k))
     # dora: a new contact, one exchange 20 days ago -> seed follow-up (14d), 6 days overdue
-    inbox.append(_in("Dora Lux", "dora@d.example", days(21), 1))
-    sent.append(_out("dora@d.example", days(20), 1))
+    inbox.append(mail_in("Dora Lux", "dora@d.example", days(21), 1))
+    sent.append(mail_out("dora@d.example", days(20), 1))
     # emil: wrote 10 days ago, never answered -> reply owed (7d)
-    inbox.append(_in("Emil Vos", "emil@e.example", days(10), 1))
+    inbox.append(mail_in("Emil Vos", "emil@e.example", days(10), 1))
     return inbox, sent
 
 
@@ -194,7 +180,7 @@ def test_sent_draft_restarts_the_cadence(setup: tuple[ImapUser, Path]) -> None:
     user, config = setup
     assert mailer(config, "drafts", "run", user=user, env=ENV).returncode == 0
     # The owner sends the draft to Anna an hour later: the Sent scan sees it.
-    user.append("Sent", [_out("anna@a.example", NOW + timedelta(hours=1), 99)])
+    user.append("Sent", [mail_out("anna@a.example", NOW + timedelta(hours=1), 99)])
     later = {"MAILER_NOW": "2026-03-04T12:00:00Z"}
     assert mailer(config, "scan", user=user, env=later).returncode == 0
     anna = json.loads(
@@ -222,10 +208,11 @@ def test_template_error_writes_nothing(setup: tuple[ImapUser, Path], tmp_path: P
 def test_kill_9_during_drafts_never_leaves_two_copies(imap_user: ImapUser, tmp_path: Path) -> None:
     people = [(f"Person {k}", f"p{k}@people.example") for k in range(40)]
     imap_user.append(
-        "INBOX", [_in(n, a, NOW - timedelta(days=200 + k), k) for k, (n, a) in enumerate(people)]
+        "INBOX",
+        [mail_in(n, a, NOW - timedelta(days=200 + k), k) for k, (n, a) in enumerate(people)],
     )
     imap_user.append(
-        "Sent", [_out(a, NOW - timedelta(days=199 + k), k) for k, (n, a) in enumerate(people)]
+        "Sent", [mail_out(a, NOW - timedelta(days=199 + k), k) for k, (n, a) in enumerate(people)]
     )
     config = write_config(
         tmp_path,

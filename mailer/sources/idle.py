@@ -37,7 +37,7 @@ from imapclient.exceptions import IMAPClientError
 
 from mailer import clock, net
 from mailer.config import Account, Config
-from mailer.errors import AuthError, MailerError, SourceError
+from mailer.errors import AuthError, MailerError, SourceError, describe
 from mailer.model import iso
 
 RENEW_SECONDS = 25 * 60.0  # RFC 2177: servers may end an IDLE after 30 minutes
@@ -169,7 +169,7 @@ class InboxWatcher:
                     delay = self.max_backoff  # a wrong password does not fix itself
                 else:
                     delay = min(self.min_backoff * (1 << min(failures - 1, 20)), self.max_backoff)
-                self._emit(logging.WARNING, f"{_describe(e)}; reconnecting in {_seconds(delay)}")
+                self._emit(logging.WARNING, f"{describe(e)}; reconnecting in {_seconds(delay)}")
                 if not isinstance(e, MailerError):  # a bug: its traceback, for -v
                     self._log.debug("traceback of the idle %s", type(e).__name__, exc_info=e)
             else:
@@ -273,7 +273,7 @@ class InboxWatcher:
         try:
             self.on_new()
         except Exception as e:  # the callback's bug must not end the watching
-            self._emit(logging.WARNING, f"on_new failed: {_describe(e)}")
+            self._emit(logging.WARNING, f"on_new failed: {describe(e)}")
             self._log.debug("traceback of the on_new error", exc_info=e)
 
     def _close(self) -> None:
@@ -300,16 +300,9 @@ def start(config: Config, on_new: Callable[[], None], log: logging.Logger) -> In
     try:
         watcher = InboxWatcher.from_config(config, on_new, log)
     except MailerError as e:
-        log.warning("%s", f"{iso(clock.now())} idle: off: {_describe(e)}")
+        log.warning("%s", f"{iso(clock.now())} idle: off: {describe(e)}")
         return None
     return watcher.start()
-
-
-def _describe(error: Exception) -> str:
-    text = " ".join(str(error).split())
-    if isinstance(error, MailerError):
-        return text or type(error).__name__
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _seconds(delay: float) -> str:
