@@ -32,8 +32,9 @@ from mailer import app
 from mailer.config import Config
 from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
 from mailer.core.commands import authenticate, kind_of, near_miss, parse_commands
-from mailer.core.headers import Identity, parse_message
+from mailer.core.headers import Identity, header_block, parse_message
 from mailer.core.mailtext import MailInfo, read_mail
+from mailer.errors import ConfigError
 from mailer.model import CommandRecord, Contact, LineOutcome, LogEntry, Parsed, RawMessage, iso
 from mailer.render import Record
 from mailer.sources.base import CommandBox, MailItem
@@ -81,21 +82,23 @@ class _Reading:
 
 def _read(
     item: MailItem, box: CommandBox, config: Config, who: Identity, now: datetime
-) -> _Reading:
+) -> _Reading | None:
+    """What one mail is; None for ordinary mail that only looked like command mail."""
     address = config.get("commands.address")
+    head = read_mail(item.header)  # the address headers decide before the body is fetched
+    kind = kind_of(head, address)
+    if kind is None:
+        return None  # the server's SEARCH is loose (a substring): this is ordinary mail
     too_big = item.size > config.get("commands.max_size_kb") * 1024
     raw = item.header if too_big else box.body(item)
-    info = read_mail(raw)
+    info = head if too_big else read_mail(raw)
     key = mail_key(info)
 
     def refused(reason: str) -> _Reading:
         return _Reading(item, info, key, "refused", reason)
 
-    kind = kind_of(info, address)
     if kind == "near_miss":
         return refused(f"sent to {near_miss(info, address)}, not the command address")
-    if kind is None:
-        return refused("not addressed to the command address")
     verdict = authenticate(
         info,
         config.get("commands.allowed_senders"),
@@ -108,16 +111,15 @@ def _read(
         return refused(f"too large ({item.size // 1024} KB; commands.max_size_kb)")
 
     if kind == "bcc_log":
-        parsed = parse_message(RawMessage(header=raw, internaldate=item.internaldate), who)
+        header = RawMessage(header=header_block(raw), internaldate=item.internaldate)
+        parsed = parse_message(header, who)
         people = sorted({i.email for i in parsed.interactions})
+        label = f"your mail {info.subject!r}"
         if people:
             day = parsed.interactions[0].when.date().isoformat()
-            said = LineOutcome(
-                f"your mail {info.subject!r}", True, f"logged to {', '.join(people)} on {day}"
-            )
+            said = LineOutcome(label, True, f"logged to {', '.join(people)} on {day}")
         else:
-            why = parsed.skipped or parsed.error or "no recipient to log"
-            said = LineOutcome(f"your mail {info.subject!r}", False, f"not logged: {why}")
+            said = LineOutcome(label, False, f"not logged: {parsed.skipped or parsed.error}")
         return _Reading(item, info, key, "bcc_log", verdict.reason, (parsed,), (said,))
 
     parsed_fwd, said_fwd = forward_interactions(info.forwarded, who, when_of(info, now))
@@ -176,14 +178,23 @@ def run(
     who = app.identity(config)
     folder = config.get("commands.processed_folder")
     handled: list[Handled] = []
+    if folder == config.get("folders.inbox"):
+        raise ConfigError(
+            f"commands.processed_folder is the inbox ({folder!r})",
+            hint="name another folder: handled command mail is moved out of the inbox",
+        )
     for item in box.candidates(address):
         reading = _read(item, box, config, who, now)
-        if reading.kind == "refused" and reading.reason == "not addressed to the command address":
-            continue  # ordinary mail that only looked like it (the SEARCH is loose)
+        if reading is None:
+            continue
         decide = _decide(reading, now)
         if dry_run:
-            contacts = {c.email: c for c in store.contacts()}
-            handled.append(Handled(item.uid, decide(contacts)[2], True))
+            known = {r.key: r for r in store.command_records()}
+            if reading.key in known:
+                handled.append(Handled(item.uid, known[reading.key], False))
+            else:
+                contacts = {c.email: c for c in store.contacts()}
+                handled.append(Handled(item.uid, decide(contacts)[2], True))
             continue
         record = store.apply_command_mail(reading.key, reading.parsed, decide)
         new = record is not None

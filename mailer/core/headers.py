@@ -94,6 +94,7 @@ DEFAULT_IGNORE: tuple[str, ...] = (
     "*-request@*",
 )
 
+HEADER_LIMIT = 1 << 20  # a header block larger than this is cut; the parser copes
 MAX_SUBJECT = 200  # characters kept of a subject (and of a display name)
 _MAX_RAW_TEXT = 4000  # raw characters decoded for those; the rest is cut anyway
 
@@ -590,6 +591,13 @@ def _key(fields: dict[str, str], header: bytes) -> str:
             else (b"b\0" + header)
         )
     return hashlib.blake2b(data, digest_size=8).hexdigest()
+
+
+def header_block(data: bytes) -> bytes:
+    """The bytes of a whole message up to the first empty line (LF or CRLF)."""
+    data = data[:HEADER_LIMIT]
+    cut = [i for i in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if i >= 0]
+    return data[: min(cut)] if cut else data
 
 
 def message_id_key(message_id: str) -> str:

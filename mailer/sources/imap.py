@@ -28,7 +28,10 @@ FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
 _KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
 # What tells command mail from ordinary mail, before the whole mail is fetched.
-_CMD_HEADER = b"BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC DELIVERED-TO X-ORIGINAL-TO MESSAGE-ID)]"
+_CMD_HEADER = (
+    b"BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC DELIVERED-TO X-ORIGINAL-TO MESSAGE-ID"
+    b" SUBJECT DATE AUTHENTICATION-RESULTS)]"
+)
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 
 

@@ -15,18 +15,10 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from mailer.core.headers import HEADER_LIMIT, header_block
 from mailer.errors import UsageError
 from mailer.model import RawMessage
 from mailer.sources.base import FolderInfo, draft_keys
-
-_HEADER_LIMIT = 1 << 20  # a header block larger than this is cut; the parser copes
-
-
-def header_block(data: bytes) -> bytes:
-    """The bytes up to the first empty line (LF or CRLF files)."""
-    data = data[:_HEADER_LIMIT]
-    cut = [i for i in (data.find(b"\n\n"), data.find(b"\r\n\r\n")) if i >= 0]
-    return data[: min(cut)] if cut else data
 
 
 def _from_line_date(line: bytes) -> datetime | None:
@@ -133,7 +125,7 @@ class MaildirSource:
         for uid in uids:
             try:
                 with open(files[uid - 1], "rb") as f:
-                    data = f.read(_HEADER_LIMIT)
+                    data = f.read(HEADER_LIMIT)
                     mtime = os.fstat(f.fileno()).st_mtime
             except OSError:
                 continue  # moved away while we read: not ours to fail on
