@@ -450,3 +450,20 @@ def test_confirmation_goes_to_the_owner_by_smtp_and_never_to_a_stranger(
     assert "NOT  tier nobody inner" in body and "no contact named 'nobody'" in body
     confirmed = [r["confirmed"] for r in records(user, config)]
     assert confirmed == ["sent", None]  # the refused mail is never answered
+
+
+def test_too_large_mail_is_refused_unread_and_a_bad_folder_is_a_config_error(
+    account: tuple[ImapUser, Path], tmp_path: Path
+) -> None:
+    user, _ = account
+    config = write_config(tmp_path, user, commands={"address": ADDRESS, "max_size_kb": 1})
+    user.append("INBOX", [command_mail("weed anna@a.example\n" + "x" * 3000)])
+    run_commands(user, config)
+    (rec,) = records(user, config)
+    assert rec["kind"] == "refused" and rec["reason"].startswith("too large (")
+    assert contacts(user, config)["anna@a.example"]["status"] != "weeded"
+
+    bad = write_config(tmp_path, user, commands={"address": ADDRESS, "processed_folder": "INBOX"})
+    result = mailer(bad, "commands", "run", user=user, env=ENV)
+    assert result.returncode == 2
+    assert result.stderr.startswith("mailer: error: commands.processed_folder is the inbox")
