@@ -467,3 +467,35 @@ def test_too_large_mail_is_refused_unread_and_a_bad_folder_is_a_config_error(
     result = mailer(bad, "commands", "run", user=user, env=ENV)
     assert result.returncode == 2
     assert result.stderr.startswith("mailer: error: commands.processed_folder is the inbox")
+
+
+def test_an_attached_forward_of_a_scanned_mail_counts_once(account: tuple[ImapUser, Path]) -> None:
+    """Forwarded as an attachment, the original keeps its Message-ID: the scan's key."""
+    user, config = account
+    original = raw(
+        f"From: Hana Ito <hana@h.example>\nTo: {ME}\nSubject: intro?\n"
+        f"Date: {_date(NOW - timedelta(days=3))}\nMessage-ID: <orig-hana@test>"
+    )
+    user.append("INBOX", [original])
+    assert mailer(config, "scan", user=user, env=ENV).returncode == 0
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\nContent-Type: text/plain; charset=utf-8\n\ntag hana@h.example events\n"
+        f"--{boundary}\nContent-Type: message/rfc822\n\n"
+        + original.decode().replace("\r\n", "\n")
+        + f"\n--{boundary}--\n"
+    )
+    mail = command_mail(body, subject="Fwd: intro?").replace(
+        b"Content-Type: text/plain; charset=utf-8",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode(),
+        1,
+    )
+    user.append("INBOX", [mail])
+    run_commands(user, config)
+    hana = contacts(user, config)["hana@h.example"]
+    assert hana["messages_in"] == 1
+    assert hana["last_inbound"] == "2026-03-01T09:00:00Z"
+    assert hana["tags"] == ["events"]
+    (rec,) = records(user, config)
+    assert rec["kind"] == "forward"
+    assert [line["ok"] for line in rec["lines"]] == [True, True]
