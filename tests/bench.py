@@ -303,6 +303,7 @@ def bench(messages_count: int, contacts: int) -> int:
         row("plan() over the store's contacts, 1 draft each", f"{r['plan_s']:.3f} s")
         row("  items in the plan", f"{r['plan_items']:,}")
         row("mailer due --format json (whole process)", f"{r['due_s']:.3f} s")
+        row("mailer digest preview (whole process)", f"{r['digest_s']:.3f} s")
 
     print("\ntargets")
     failed = 0
@@ -347,7 +348,14 @@ def bench_plan(
         seconds.append(time.perf_counter() - t)
     due_cmd = [*mailer, "--config", str(config), "due", "--format", "json"]
     due = median_seconds(lambda: run_child(due_cmd, env, keep_output=False))
-    return {"plan_s": statistics.median(seconds), "plan_items": len(result.items), "due_s": due}
+    digest_cmd = [*mailer, "--config", str(config), "digest", "preview"]
+    digest = median_seconds(lambda: run_child(digest_cmd, env, keep_output=False))
+    return {
+        "plan_s": statistics.median(seconds),
+        "plan_items": len(result.items),
+        "due_s": due,
+        "digest_s": digest,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ whatever the names and subjects in other people's mail, reads as a command.
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -473,7 +472,8 @@ def test_a_client_shaped_reply_applies_only_the_lines_written_above_the_quote() 
 # --- speed ------------------------------------------------------------------------------------
 
 
-def test_ten_thousand_contacts_build_quickly() -> None:
+def test_ten_thousand_contacts_stay_capped() -> None:
+    """At store size every section still shows `CAP` items (its speed is in `make bench`)."""
     contacts = []
     for i in range(10_000):
         contacts.append(
@@ -490,9 +490,7 @@ def test_ten_thousand_contacts_build_quickly() -> None:
             )
         )
     p = plan(contacts, [], RULES, NOW)
-    start = time.perf_counter()
     d = core.build(p, contacts, [], [], RULES, NOW, since=SINCE)
-    render(d)
-    elapsed = time.perf_counter() - start
-    assert d.seeds.total > 0 and d.due.total > 0
-    assert elapsed < 1.0, elapsed
+    assert d.seeds.total > core.CAP and d.due.total > core.CAP
+    assert all(len(section.entries) <= core.CAP for section in d.sections)
+    assert render(d)[1].count("and ") >= 2
