@@ -41,7 +41,7 @@ test: deps check
 demo: venv
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	$(BIN)/python tests/mailgen.py maildir $(DEMO)/Maildir
-	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n\n[drafts]\nmaildir = "%s/Drafts"\n\n[rules]\ntimezone = "Europe/Berlin"\n' "$(CURDIR)/$(DEMO)" "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
+	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n\n[drafts]\nmaildir = "%s/Drafts"\n\n[rules]\ntimezone = "Europe/Berlin"\n\n[commands]\naddress = "pat.doe+mailer-demo7q@example.org"\n' "$(CURDIR)/$(DEMO)" "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
 	@echo; echo "== import the sample mailbox"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml import maildir $(DEMO)/Maildir
 	@echo; echo "== what mailer learned"
@@ -52,6 +52,8 @@ demo: venv
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml drafts run
 	@echo; echo "== one of them"
 	@$(BIN)/python tests/mailgen.py show $(DEMO)/Drafts
+	@echo; echo "== the digest you would get this morning (reply to it with the indented lines)"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml digest preview
 	@echo; echo "== status"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml status
 
