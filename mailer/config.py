@@ -93,6 +93,15 @@ def _durations(v: Any) -> dict[str, timedelta]:
     return {str(k): parse_duration(_str(d)) for k, d in v.items()}
 
 
+def _pairs(v: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(t, str) and t.strip() for t in p)
+        for p in v
+    ):
+        raise ValueError(f"expected a list of [tag, tag] pairs, got {v!r}")
+    return tuple((p[0].strip().lower(), p[1].strip().lower()) for p in v)
+
+
 def _time_of_day(v: Any) -> str:
     s = _str(v)
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", s)
@@ -355,6 +364,38 @@ KEYS: tuple[Key, ...] = (
         "smtp: mailed to you; draft: written to Drafts; auto: smtp when [smtp] is set",
     ),
     Key("intros.min_trust", _int(0, 3), 2, "both sides need at least this trust"),
+    Key(
+        "intros.cooldown",
+        _duration,
+        "180d",
+        "a pair asked or introduced is not suggested again for this long",
+    ),
+    Key(
+        "intros.max_open",
+        _int(1, 100),
+        2,
+        "a contact waiting on this many introductions gets no more suggestions",
+    ),
+    Key(
+        "intros.expire_after",
+        _duration,
+        "21d",
+        "an ask without both answers closes after this long",
+    ),
+    Key(
+        "intros.complementary",
+        _pairs,
+        (),
+        "tag pairs that make a match, e.g. [[\"hiring\", \"looking\"]]",
+        '[["hiring", "looking"], ["investor", "founder"]]',
+    ),
+    Key(
+        "intros.allow_direct",
+        _bool,
+        False,
+        "allow `intro ask --direct` (no opt-in) between two trust-3 contacts",
+    ),
+    Key("intros.suggest_limit", _int(1, 1000), 20, "how many suggestions to list"),
 )
 _BY_PATH = {k.path: k for k in KEYS}
 _TABLES = {k.path for k in KEYS if k.parse is _durations}

@@ -110,6 +110,9 @@ class Contact:
     recent_out: tuple[str, ...] = ()  # the newest outbound times (at most 10), newest first
     snoozed_until: str | None = None
     last_logged: str | None = None  # the newest exchange the owner logged (met, called, done)
+    aliases: tuple[str, ...] = ()  # other addresses of the same person (lower-case)
+    intro_opt_out: bool = False  # never suggest or ask to introduce this person
+    weeded_from: str | None = None  # the status before `mailer weed --apply`, for --undo
     extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
 
     @property
@@ -145,6 +148,8 @@ class Contact:
             "next_due": None,  # the rules' to give: see app.contact_rows
             "snoozed_until": self.snoozed_until,
             "last_logged": self.last_logged,
+            "aliases": list(self.aliases),
+            "intro_opt_out": self.intro_opt_out,
         }
 
     def to_doc(self) -> dict[str, Any]:
@@ -152,6 +157,7 @@ class Contact:
         doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         doc["tags"] = list(self.tags)
         doc["recent_out"] = list(self.recent_out)
+        doc["aliases"] = list(self.aliases)
         extra = doc.pop("extra")
         return {**extra, **doc}
 
@@ -163,11 +169,13 @@ class Contact:
                     **doc,
                     "tags": tuple(doc.get("tags") or ()),
                     "recent_out": tuple(doc.get("recent_out") or ()),
+                    "aliases": tuple(doc.get("aliases") or ()),
                 }
             )
         values = {k: v for k, v in doc.items() if k in _CONTACT_FIELDS}
         values["tags"] = tuple(values.get("tags") or ())
         values["recent_out"] = tuple(values.get("recent_out") or ())
+        values["aliases"] = tuple(values.get("aliases") or ())
         extra = {k: v for k, v in doc.items() if k not in _CONTACT_FIELDS}
         return cls(**values, extra=extra)
 
@@ -240,3 +248,53 @@ class CommandRecord:
             if isinstance(x, dict)
         )
         return cls(**values)
+
+
+INTRO_OPEN = "asked"  # waiting for answers; every other state is closed
+INTRO_STATES = ("asked", "introduced", "declined", "expired")
+
+
+@dataclass(frozen=True)
+class Intro:
+    """One introduction between two contacts, from the first ask to its outcome.
+
+    `a` and `b` are the two emails in sorted order. A pair may be introduced
+    again after the cooldown, so an intro is known by its pair and the day it
+    was asked (`key`).
+    """
+
+    a: str
+    b: str
+    asked_at: str  # ISO-8601 UTC (for a direct introduction: when it was made)
+    state: str = INTRO_OPEN  # asked | introduced | declined | expired
+    answer_a: str | None = None  # "yes" | "no", once given
+    answer_b: str | None = None
+    note: str = ""  # the owner's word on why they should meet (goes into the drafts)
+    direct: bool = False  # introduced without asking first (trust 3 both, when allowed)
+    closed_at: str | None = None  # declined or expired
+    introduced_at: str | None = None
+    outcome: str | None = None  # "good" | "bad", recorded by the owner afterwards
+    outcome_note: str = ""
+    outcome_at: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.a}|{self.b}|{self.asked_at[:10]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == INTRO_OPEN
+
+    def answer_of(self, email: str) -> str | None:
+        return self.answer_a if email == self.a else self.answer_b if email == self.b else None
+
+    def other(self, email: str) -> str:
+        return self.b if email == self.a else self.a
+
+    def to_doc(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "key": self.key}
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Intro:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in doc.items() if k in names})

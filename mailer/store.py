@@ -52,6 +52,7 @@ from mailer.model import (
     DraftRecord,
     FolderState,
     Interaction,
+    Intro,
     LogEntry,
     Parsed,
 )
@@ -64,6 +65,7 @@ META = "meta"
 DRAFTS = "drafts"
 COMMANDS = "commands"  # command mails handled (applied or refused)
 LOGGED = "logged"  # exchanges the owner logged by command
+INTROS = "intros"  # introductions: asked, answered, introduced, closed
 
 RECENT_FAILURES = 50  # how many parse failures are kept with their details
 MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
@@ -371,7 +373,7 @@ class Store:
         email = email.strip().lower()
         with self.snapshot() as db:
             for doc in db.table(CONTACTS).all():
-                if doc.get("email") == email:
+                if doc.get("email") == email or email in (doc.get("aliases") or ()):
                     return Contact.from_doc(doc)
         return None
 
@@ -402,6 +404,57 @@ class Store:
                 raise UsageError(f"contact {updated.email} already exists")
             table.update(_replace_with(updated.to_doc()), doc_ids=[doc_id])
         return updated
+
+    def upsert_contacts(self, contacts: Sequence[Contact]) -> tuple[int, int]:
+        """Insert new contacts and replace existing ones (by email), in one transaction.
+
+        Returns (added, replaced). The caller decides the merged values (e.g.
+        an address book import); this only writes them.
+        """
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            ids = _email_ids(table.all())
+            added = replaced = 0
+            for c in contacts:
+                doc = c.to_doc()
+                if c.email in ids:
+                    table.update(_replace_with(doc), doc_ids=[ids[c.email]])
+                    replaced += 1
+                else:
+                    ids[c.email] = table.insert(doc)
+                    added += 1
+        return added, replaced
+
+    def merge_contacts(self, keep: str, other: str) -> Contact:
+        """Fold contact `other` into `keep` (core.contacts.merge), in one transaction.
+
+        `other`'s drafts and logged exchanges move to `keep`, so the rules see
+        one history; its introductions keep their emails (a record of the past).
+        """
+        from mailer.core.contacts import merge
+
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            docs = table.all()
+            ids = _email_ids(docs)
+            for email in (keep, other):
+                if email not in ids:
+                    raise UsageError(f"no contact {email}")
+            by_id = {d.doc_id: d for d in docs}
+            try:
+                merged = merge(
+                    Contact.from_doc(by_id[ids[keep]]), Contact.from_doc(by_id[ids[other]])
+                )
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+            table.update(_replace_with(merged.to_doc()), doc_ids=[ids[keep]])
+            table.remove(doc_ids=[ids[other]])
+            for name in (DRAFTS, LOGGED):
+                moved = db.table(name)
+                mine = [d.doc_id for d in moved.all() if d.get("email") == other]
+                if mine:
+                    moved.update({"email": keep}, doc_ids=mine)
+        return merged
 
     # -- scanning ----------------------------------------------------------
 
@@ -505,6 +558,12 @@ class Store:
         table = db.table(CONTACTS)
         docs = table.all()
         ids = _email_ids(docs)
+        aliases = {str(a): str(d.get("email")) for d in docs for a in d.get("aliases") or ()}
+        if aliases:  # mail from another address of a merged contact counts for the contact
+            interactions = [
+                dataclasses.replace(it, email=aliases[it.email]) if it.email in aliases else it
+                for it in interactions
+            ]
         touched = {it.email for it in interactions}
         by_id = {d.doc_id: d for d in docs}
         existing = {e: Contact.from_doc(by_id[ids[e]]) for e in touched if e in ids}
@@ -583,6 +642,33 @@ class Store:
         if email is not None:
             entries = [e for e in entries if e.email == email]
         return sorted(entries, key=lambda e: e.when)
+
+    # -- introductions -------------------------------------------------------
+
+    def intros(self) -> list[Intro]:
+        """Every introduction, oldest ask first."""
+        with self.snapshot() as db:
+            docs = db.table(INTROS).all()
+        return sorted((Intro.from_doc(dict(d)) for d in docs), key=lambda i: (i.asked_at, i.key))
+
+    def put_intros(self, intros: Sequence[Intro]) -> None:
+        """Store these introductions (new, or replacing the one with the same key)."""
+        with self.transaction() as db:
+            _put_intros(db, intros)
+
+    def update_intros(
+        self, change: Callable[[Sequence[Intro]], Sequence[Intro]]
+    ) -> Sequence[Intro]:
+        """Read every intro, let `change` return those to store, store them: one transaction.
+
+        For a transition that depends on the current state (an answer, an
+        expiry), so two processes cannot both make it.
+        """
+        with self.transaction() as db:
+            current = [Intro.from_doc(dict(d)) for d in db.table(INTROS).all()]
+            changed = change(current)
+            _put_intros(db, changed)
+        return changed
 
     # -- status and small state ---------------------------------------------
 
@@ -766,3 +852,14 @@ def _add_failures(db: TinyDB, state: FolderState, failures: list[dict[str, Any]]
         table.update(_replace_with(doc), doc_ids=[docs[0].doc_id])
     else:
         table.insert(doc)
+
+
+def _put_intros(db: TinyDB, intros: Sequence[Intro]) -> None:
+    table = db.table(INTROS)
+    ids = {str(d.get("key")): d.doc_id for d in table.all()}
+    for intro in intros:
+        doc = intro.to_doc()
+        if intro.key in ids:
+            table.update(_replace_with(doc), doc_ids=[ids[intro.key]])
+        else:
+            ids[intro.key] = table.insert(doc)

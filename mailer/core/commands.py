@@ -304,7 +304,8 @@ def _lookup(contacts: Sequence[Contact], words: list[str]) -> Contact:
         if not _at_word_start(_fold(phrase), _fold(contact.name or "")):
             raise LookupError(f"no contact {phrase!r}") from None
         return contact
-    if contact.email != phrase and not _at_word_start(phrase, contact.name):
+    by_address = phrase == contact.email or phrase in contact.aliases
+    if not by_address and not _at_word_start(phrase, contact.name):
         raise LookupError(f"no contact {phrase!r}")
     return contact
 

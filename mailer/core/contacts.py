@@ -112,6 +112,49 @@ def fold(
     return changed
 
 
+_LATER_OF = ("last_inbound", "last_outbound", "last_logged", "snoozed_until")
+_STATUS_RANK = {"ignored": 0, "weeded": 1, "dormant": 2, "seed": 3, "active": 4}
+
+
+def merge(keep: Contact, other: Contact) -> Contact:
+    """One person from two records: `other`'s address becomes an alias of `keep`.
+
+    Counts add up, first/last dates are the earliest/latest of the two, the
+    recent outbound times are merged, tags are united, the higher trust and
+    the livelier status win, the owner's own settings (tier, cadence, name)
+    of `keep` win where it has them, and both notes are kept.
+    """
+    if keep.email == other.email:
+        raise ValueError("a contact cannot be merged with itself")
+    fields: dict[str, object] = {
+        name: _later(getattr(keep, name), getattr(other, name)) for name in _LATER_OF
+    }
+    outs = sorted({*keep.recent_out, *other.recent_out}, reverse=True)[:RECENT_OUT]
+    status = max(keep.status, other.status, key=lambda s: _STATUS_RANK.get(s, 3))
+    newer_subject = (other.subject_seen or "") > (keep.subject_seen or "")
+    notes = "\n".join(n for n in (keep.notes, other.notes) if n)
+    aliases = {*keep.aliases, other.email, *other.aliases} - {keep.email}
+    return dataclasses.replace(
+        keep,
+        **fields,  # type: ignore[arg-type]
+        name=keep.name if keep.name_fixed or keep.name else other.name,
+        status=status,
+        tier=keep.tier or other.tier,
+        tags=tuple(sorted({*keep.tags, *other.tags})),
+        trust=max(keep.trust, other.trust),
+        cadence=keep.cadence or other.cadence,
+        notes=notes,
+        first_seen=_earlier(keep.first_seen, other.first_seen),
+        messages_in=keep.messages_in + other.messages_in,
+        messages_out=keep.messages_out + other.messages_out,
+        last_subject=other.last_subject if newer_subject else keep.last_subject,
+        subject_seen=other.subject_seen if newer_subject else keep.subject_seen,
+        recent_out=tuple(outs),
+        aliases=tuple(sorted(aliases)),
+        intro_opt_out=keep.intro_opt_out or other.intro_opt_out,
+    )
+
+
 def resolve(contacts: Iterable[Contact], who: str) -> Contact:
     """The contact `who` names: an address, or a name (or part of one) that only one has.
 
@@ -122,6 +165,9 @@ def resolve(contacts: Iterable[Contact], who: str) -> Contact:
     people = list(contacts)
     for c in people:
         if c.email == key:
+            return c
+    for c in people:
+        if key in c.aliases:
             return c
     if "@" in key:
         raise LookupError(f"no contact {who!r}")
