@@ -386,7 +386,7 @@ KEYS: tuple[Key, ...] = (
         "intros.complementary",
         _pairs,
         (),
-        "tag pairs that make a match, e.g. [[\"hiring\", \"looking\"]]",
+        'tag pairs that make a match, e.g. [["hiring", "looking"]]',
         '[["hiring", "looking"], ["investor", "founder"]]',
     ),
     Key(
