@@ -28,17 +28,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 
-from mailer import app
+from mailer import app, intros
 from mailer.config import Config
+from mailer.core import intros as core_intros
 from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
 from mailer.core.commands import authenticate, kind_of, near_miss, parse_commands
 from mailer.core.headers import Identity, header_block, parse_message
+from mailer.core.intros import IntroRules
 from mailer.core.mailtext import MailInfo, read_mail
+from mailer.drafts import Outcome
 from mailer.errors import ConfigError
-from mailer.model import CommandRecord, Contact, LineOutcome, LogEntry, Parsed, RawMessage, iso
+from mailer.model import (
+    CommandRecord,
+    Contact,
+    Intro,
+    LineOutcome,
+    LogEntry,
+    Parsed,
+    RawMessage,
+    iso,
+)
 from mailer.render import Record
-from mailer.sources.base import CommandBox, MailItem
-from mailer.store import Decide, Store
+from mailer.sources.base import CommandBox, Drafts, MailItem
+from mailer.store import Decide, Decision, Store
 
 log = logging.getLogger("mailer")
 
@@ -65,6 +77,12 @@ class Handled:
         done = f"{ok} applied" + (f", {failed} not" if failed else "")
         again = "" if self.new else " (handled before; moved now)"
         return f"{r.subject or '(no subject)'!r} from {r.sender}: {done}{again}"
+
+
+@dataclass(frozen=True)
+class InboxRun:
+    handled: list[Handled]
+    drafts: list[Outcome]  # introduction drafts written because of answers by mail
 
 
 @dataclass(frozen=True)
@@ -126,19 +144,27 @@ def _read(
     return _Reading(item, info, key, "commands", verdict.reason, tuple(parsed_fwd), tuple(said_fwd))
 
 
-def _decide(reading: _Reading, now: datetime) -> Decide:
+def _decide(reading: _Reading, now: datetime, intro_rules: IntroRules) -> Decide:
     """The store's `Decide` for one mail: contacts in, (changed, log, record) out."""
     info = reading.info
 
-    def decide(
-        contacts: Mapping[str, Contact],
-    ) -> tuple[Mapping[str, Contact], Sequence[LogEntry], CommandRecord]:
+    def decide(contacts: Mapping[str, Contact], intros: Sequence[Intro]) -> Decision:
         changed: Mapping[str, Contact] = {}
         logs: Sequence[LogEntry] = ()
+        answered: dict[str, Intro] = {}
         lines = list(reading.early)
         if reading.kind == "commands":
             results = parse_commands(info.subject, info.new_text, list(contacts.values()))
-            applied = apply_commands(results, contacts, when_of(info, now), reading.key)
+
+            def intro_answer(contact: Contact, said: str, when: datetime) -> str:
+                current = [answered.get(i.key, i) for i in intros]
+                intro = core_intros.answer_by_email(current, contact.email, said, intro_rules, when)
+                answered[intro.key] = intro
+                return core_intros.describe_answer(intro, contact.email, said)
+
+            applied = apply_commands(
+                results, contacts, when_of(info, now), reading.key, intro_answer
+            )
             changed, logs = applied.changed, applied.logs
             lines += applied.outcomes
             if not lines:
@@ -157,7 +183,7 @@ def _decide(reading: _Reading, now: datetime) -> Decide:
             reason=reading.reason,
             lines=tuple(lines),
         )
-        return changed, logs, record
+        return Decision(record, changed, logs, list(answered.values()))
 
     return decide
 
@@ -169,14 +195,20 @@ def run(
     *,
     dry_run: bool = False,
     store: Store | None = None,
-) -> list[Handled]:
-    """Handle every command mail in INBOX once; with `dry_run`, only say what would happen."""
+    drafts: Drafts | None = None,
+) -> InboxRun:
+    """Handle every command mail in INBOX once; with `dry_run`, only say what would happen.
+
+    With `drafts`, the drafts that answered introductions now call for (both
+    said yes: the introduction) are written there afterwards.
+    """
     address = config.get("commands.address")
     if not address:
-        return []
+        return InboxRun([], [])
     store = store or app.store(config)
     who = app.identity(config)
     folder = config.get("commands.processed_folder")
+    intro_rules = intros.rules(config)
     handled: list[Handled] = []
     if folder == config.get("folders.inbox"):
         raise ConfigError(
@@ -187,14 +219,14 @@ def run(
         reading = _read(item, box, config, who, now)
         if reading is None:
             continue
-        decide = _decide(reading, now)
+        decide = _decide(reading, now, intro_rules)
         if dry_run:
             known = {r.key: r for r in store.command_records()}
             if reading.key in known:
                 handled.append(Handled(item.uid, known[reading.key], False))
             else:
                 contacts = {c.email: c for c in store.contacts()}
-                handled.append(Handled(item.uid, decide(contacts)[2], True))
+                handled.append(Handled(item.uid, decide(contacts, store.intros()).record, True))
             continue
         record = store.apply_command_mail(reading.key, reading.parsed, decide)
         new = record is not None
@@ -204,7 +236,10 @@ def run(
         if new and record.accepted:
             record = _confirm(config, store, record, reading.info, now)
         handled.append(Handled(item.uid, record, new))
-    return handled
+    written = []
+    if drafts is not None and not dry_run and any(h.new and h.record.accepted for h in handled):
+        written = intros.write_pending(config, drafts, now)
+    return InboxRun(handled, written)
 
 
 def _confirm(

@@ -75,14 +75,24 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 Data = dict[str, dict[str, Any]]
-# A command mail's decision, given every contact by email: (changed contacts, log, record).
-Decide = Callable[
-    [Mapping[str, Contact]], tuple[Mapping[str, Contact], Sequence[LogEntry], CommandRecord]
-]
 
 # Paths whose lock this thread holds: a nested transaction on the same store
 # would wait on its own flock forever, so it is refused instead.
 _held = threading.local()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one command mail changes: written together with its record, or not at all."""
+
+    record: CommandRecord
+    changed: Mapping[str, Contact]  # by email
+    logs: Sequence[LogEntry] = ()
+    intros: Sequence[Intro] = ()  # introductions answered by the mail
+
+
+# A command mail's decision, given every contact by email and every introduction.
+Decide = Callable[[Mapping[str, Contact], Sequence[Intro]], Decision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,8 +601,8 @@ class Store:
         """Handle one command mail in one transaction, unless it was handled before (None).
 
         The interactions it carries (a forward, a Bcc'd copy) are counted once
-        by their message keys; `decide` then sees every contact as it is now
-        and returns the contacts it changed, the entries to log, and the
+        by their message keys; `decide` then sees every contact and every
+        introduction as they are now and returns what it changed and the
         record of the mail. All of it, and the record that makes a rerun skip
         the mail, is written together or not at all.
         """
@@ -605,16 +615,19 @@ class Store:
             table = db.table(CONTACTS)
             docs = table.all()
             contacts = {str(d.get("email", "")): Contact.from_doc(d) for d in docs}
-            changed, logs, record = decide(contacts)
-            if changed:
+            intros = [Intro.from_doc(dict(d)) for d in db.table(INTROS).all()]
+            decision = decide(contacts, intros)
+            if decision.changed:
                 ids = _email_ids(docs)
-                updates = {email: c.to_doc() for email, c in changed.items() if email in ids}
-                for email, doc in updates.items():
-                    table.update(_replace_with(doc), doc_ids=[ids[email]])
-            if logs:
-                db.table(LOGGED).insert_multiple(dataclasses.asdict(e) for e in logs)
-            records.insert(record.to_doc())
-        return record
+                for email, c in decision.changed.items():
+                    if email in ids:
+                        table.update(_replace_with(c.to_doc()), doc_ids=[ids[email]])
+            if decision.logs:
+                db.table(LOGGED).insert_multiple(dataclasses.asdict(e) for e in decision.logs)
+            if decision.intros:
+                _put_intros(db, decision.intros)
+            records.insert(decision.record.to_doc())
+        return decision.record
 
     def command_records(self, since: str | None = None) -> list[CommandRecord]:
         """Handled command mails, oldest first; with `since`, those processed after it."""

@@ -1,0 +1,254 @@
+"""Introductions at the edge: store the state, write the drafts each state calls for.
+
+`mailer.core.intros` decides (who qualifies, what a transition does, which
+drafts are due); this module reads and writes. Every transition runs inside
+one store transaction (`Store.update_intros`), so the daemon and an admin
+command cannot both make it, and the drafts follow from the stored state
+afterwards (`write_pending`): a crash between the two leaves the state
+stored, and the next run writes the missing drafts, never a second copy
+(their keys are stable and checked against the Drafts folder).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from mailer import app
+from mailer import drafts as drafting
+from mailer.config import Config
+from mailer.core import intros as core
+from mailer.core.compose import build_draft, one_line
+from mailer.core.rules import Item
+from mailer.errors import UsageError
+from mailer.model import Contact, Intro
+from mailer.render import Record, Renderer, first_name
+from mailer.sources.base import Drafts
+from mailer.store import Store
+
+TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.j2"}
+
+
+def rules(config: Config) -> core.IntroRules:
+    return core.IntroRules(
+        min_trust=config.get("intros.min_trust"),
+        cooldown=config.get("intros.cooldown"),
+        max_open=config.get("intros.max_open"),
+        expire_after=config.get("intros.expire_after"),
+        complementary=config.get("intros.complementary"),
+        allow_direct=config.get("intros.allow_direct"),
+        suggest_limit=config.get("intros.suggest_limit"),
+    )
+
+
+def _contact(contacts: Sequence[Contact], who: str) -> Contact:
+    from mailer.core.contacts import resolve
+
+    try:
+        return resolve(contacts, who)
+    except LookupError as e:
+        raise UsageError(str(e)) from None
+
+
+def suggest(config: Config, now: datetime, limit: int | None = None) -> list[core.Suggestion]:
+    store = app.store(config)
+    return core.suggest(
+        store.contacts(), store.intros(), rules(config), app.rules(config), now, limit=limit
+    )
+
+
+def listing(config: Config, now: datetime) -> list[Intro]:
+    """Every introduction as it stands now (asks past their time shown expired)."""
+    r = rules(config)
+    return [core.effective(i, r, now) for i in app.store(config).intros()]
+
+
+def ask(
+    config: Config, who_a: str, who_b: str, now: datetime, *, note: str = "", direct: bool = False
+) -> tuple[Intro, bool]:
+    """Record the ask (or the direct introduction): (intro, is it new)."""
+    store = app.store(config)
+    contacts = store.contacts()
+    a, b = _contact(contacts, who_a), _contact(contacts, who_b)
+    result: list[tuple[Intro, bool]] = []
+
+    def change(current: Sequence[Intro]) -> Sequence[Intro]:
+        try:
+            intro, new = core.ask(
+                a, b, current, rules(config), app.rules(config), now, note=note, direct=direct
+            )
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        result.append((intro, new))
+        return [intro] if new else []
+
+    store.update_intros(change)
+    return result[0]
+
+
+def _find_open_or_latest(current: Sequence[Intro], a: str, b: str) -> Intro:
+    pair = (a, b) if a <= b else (b, a)
+    mine = [i for i in current if (i.a, i.b) == pair]
+    if not mine:
+        raise UsageError(f"{a} and {b} were never asked about each other (mailer intro ask)")
+    return max(mine, key=lambda i: i.asked_at)
+
+
+def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: datetime) -> Intro:
+    """Record one side's yes or no (`mailer intro answer A B yes --by A`)."""
+    store = app.store(config)
+    contacts = store.contacts()
+    a, b, who = (_contact(contacts, w) for w in (who_a, who_b, by))
+    if who.email not in (a.email, b.email):
+        raise UsageError(f"--by {who.email}: the answer must come from {a.email} or {b.email}")
+    result: list[Intro] = []
+
+    def change(current: Sequence[Intro]) -> Sequence[Intro]:
+        intro = _find_open_or_latest(current, a.email, b.email)
+        try:
+            updated = core.answer(intro, who.email, said, rules(config), now)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        result.append(updated)
+        return [updated] if updated != intro else []
+
+    store.update_intros(change)
+    return result[0]
+
+
+def outcome(config: Config, who_a: str, who_b: str, result: str, note: str, now: datetime) -> Intro:
+    store = app.store(config)
+    contacts = store.contacts()
+    a, b = _contact(contacts, who_a), _contact(contacts, who_b)
+    done: list[Intro] = []
+
+    def change(current: Sequence[Intro]) -> Sequence[Intro]:
+        intro = _find_open_or_latest(current, a.email, b.email)
+        try:
+            updated = core.record_outcome(intro, result, note, now)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        done.append(updated)
+        return [updated]
+
+    store.update_intros(change)
+    return done[0]
+
+
+def expire(store: Store, r: core.IntroRules, now: datetime) -> int:
+    """Store the expiry of asks past their time (housekeeping); how many expired."""
+
+    def change(current: Sequence[Intro]) -> Sequence[Intro]:
+        return [e for i in current if (e := core.effective(i, r, now)) != i]
+
+    return len(store.update_intros(change))
+
+
+# --- drafts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _People:
+    contacts: dict[str, Contact]
+
+    def get(self, email: str) -> Contact:
+        # an intro outlives a merge or a deleted contact: still address them
+        return self.contacts.get(email) or Contact(email=email)
+
+
+def _name(c: Contact) -> str:
+    return one_line(c.name or c.email)
+
+
+def _context(draft: core.IntroDraft, people: _People, config: Config) -> dict[str, object]:
+    intro = draft.intro
+    a, b = people.get(intro.a), people.get(intro.b)
+    r = rules(config)
+    shared = sorted(set(a.tags) & set(b.tags))
+    complements = [
+        f"{x} meets {y}"
+        for x, y in r.complementary
+        if (x in a.tags and y in b.tags) or (y in a.tags and x in b.tags)
+    ]
+    common = {"shared": shared, "complements": complements, "note": intro.note}
+    if draft.kind == "introduction":
+        return {
+            "a": Record("a", a.to_json()),
+            "b": Record("b", b.to_json()),
+            "a_name": _name(a),
+            "b_name": _name(b),
+            "a_first": first_name(a.name),
+            "b_first": first_name(b.name),
+            **common,
+        }
+    me, other = people.get(draft.to[0]), people.get(draft.about or "")
+    return {
+        "contact": Record("contact", me.to_json()),
+        "first_name": first_name(me.name),
+        "other": Record("other", other.to_json()),
+        "other_name": _name(other),
+        **common,
+    }
+
+
+def prepare(
+    needed: Sequence[core.IntroDraft],
+    people: _People,
+    renderer: Renderer,
+    config: Config,
+    now: datetime,
+) -> list[drafting.Prepared]:
+    """Render and build each draft; a TemplateError here means nothing is written."""
+    owner = (config.me_name, app.owner_address(config))
+    out = []
+    for draft in needed:
+        rendered = renderer.render(
+            TEMPLATES[draft.kind], **_context(draft, people, config), now=now
+        )
+        to = [(people.get(e).name, e) for e in draft.to]
+        item = Item(
+            email=draft.to[0],
+            name=people.get(draft.to[0]).name,
+            kind=draft.kind,
+            reason=f"{draft.kind} {draft.intro.a} / {draft.intro.b}",
+            due_at=None,
+            overdue_days=0,
+            draft=True,
+            hold=None,
+            key=draft.key,
+        )
+        try:
+            msg = build_draft(
+                from_name=owner[0],
+                from_address=owner[1],
+                to=to,
+                subject=rendered.subject,
+                body=rendered.body,
+                key=draft.key,
+                date=now,
+            )
+        except ValueError as e:
+            out.append(drafting.Prepared(item, rendered.subject, rendered.body, b"", "", str(e)))
+            continue
+        out.append(
+            drafting.Prepared(item, rendered.subject, rendered.body, bytes(msg), msg["Message-ID"])
+        )
+    return out
+
+
+def pending(config: Config) -> tuple[list[core.IntroDraft], _People]:
+    store = app.store(config)
+    contacts, drafts = store.contacts_and_drafts()
+    return core.needed_drafts(store.intros(), drafts), _People({c.email: c for c in contacts})
+
+
+def write_pending(
+    config: Config, target: Drafts, now: datetime, *, dry_run: bool = False
+) -> list[drafting.Outcome]:
+    """Write every draft the introductions' states call for and are still missing."""
+    needed, people = pending(config)
+    if not needed:
+        return []
+    prepared = prepare(needed, people, app.renderer(config), config, now)
+    return drafting.write(prepared, app.store(config), target, now, dry_run=dry_run)
