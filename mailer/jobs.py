@@ -29,8 +29,13 @@ def scan_job(config: Config) -> JobSpec:
             if config.get("commands.address"):
                 from mailer import inbox
 
-                for handled in inbox.run(config, source.command_box(), now):
+                done = inbox.run(
+                    config, source.command_box(), now, drafts=app.drafts_in(config, source)
+                )
+                for handled in done.handled:
                     log.info("command mail: %s", handled.summary)
+                for outcome in done.drafts:
+                    log.info("intros: %s %s", outcome.action, outcome.prepared.item.key)
 
     return JobSpec("scan", run, every_minutes=config.get("daemon.scan_every_minutes"))
 
@@ -45,6 +50,10 @@ def drafts_job(config: Config) -> JobSpec:
             plan = app.plan(config, now)
             target = app.drafts_in(config, source)
             outcomes = drafting.run(plan, store, target, app.renderer(config), owner)
+            from mailer import intros
+
+            # drafts an introduction still lacks (a template fixed since, a crash)
+            outcomes += intros.write_pending(config, target, now)
         written = sum(o.action == "written" for o in outcomes)
         held = plan.held
         log.info(
@@ -58,7 +67,13 @@ def drafts_job(config: Config) -> JobSpec:
 
 def housekeeping_job(config: Config) -> JobSpec:
     def run(now: datetime) -> None:
-        app.store(config).compact()
+        from mailer import intros
+
+        store = app.store(config)
+        store.compact()
+        expired = intros.expire(store, intros.rules(config), now)
+        if expired:
+            log.info("intros: %d asks expired without both answers", expired)
 
     return JobSpec(
         "housekeeping",
