@@ -67,6 +67,7 @@ TARGETS = {
     "contacts_list_table_s": (0.3, "s"),
     "contacts_list_json_s": (0.3, "s"),
     "plan_s": (0.1, "s"),
+    "intro_suggest_s": (1.0, "s"),
 }
 
 
@@ -305,6 +306,12 @@ def bench(messages_count: int, contacts: int) -> int:
         row("mailer due --format json (whole process)", f"{r['due_s']:.3f} s")
         row("mailer digest preview (whole process)", f"{r['digest_s']:.3f} s")
 
+        print(f"\nintroductions (median of {REPEATS})")
+        r.update(bench_intros(contacts))
+        row("suggest() over 10,000 tagged contacts", f"{r['intro_suggest_s']:.3f} s")
+        row("  eligible (trust >= 2, active, tagged)", f"{r['intro_eligible']:,}")
+        row("  candidate pairs scored", f"{r['intro_pairs']:,}")
+
     print("\ntargets")
     failed = 0
     for name, (limit, unit) in TARGETS.items():
@@ -355,6 +362,78 @@ def bench_plan(
         "plan_items": len(result.items),
         "due_s": due,
         "digest_s": digest,
+    }
+
+
+def tagged_contacts(n: int, seed: int = 7) -> list[Any]:
+    """`n` contacts with tags as an owner would give them: Zipf-like, a few per person.
+
+    60 % have tags (1-5 from 30 cities, 150 interests, 20 fields, a few roles
+    such as hiring/looking); trust 0-3 with 35 % at 2 or more; last contact
+    within the past 300 days, so all are active.
+    """
+    import random
+
+    from mailer.model import Contact, iso
+
+    rng = random.Random(seed)
+    now = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+
+    def zipf(prefix: str, k: int, exponent: float) -> tuple[list[str], list[float]]:
+        return [f"{prefix}{i}" for i in range(k)], [1 / (i + 1) ** exponent for i in range(k)]
+
+    pools = [zipf("city", 30, 1.0), zipf("topic", 150, 1.1), zipf("field", 20, 0.8)]
+    roles = ["hiring", "looking", "investor", "founder"]
+    out = []
+    for i in range(n):
+        tags: set[str] = set()
+        if rng.random() < 0.6:
+            for _ in range(rng.randint(1, 5)):
+                names, weights = rng.choice(pools)
+                tags.add(rng.choices(names, weights)[0])
+            if rng.random() < 0.1:
+                tags.add(rng.choice(roles))
+        last = iso(now - dt.timedelta(days=rng.randint(1, 300)))
+        out.append(
+            Contact(
+                f"p{i:05d}@bench.example",
+                f"Person {i}",
+                status="active",
+                tags=tuple(sorted(tags)),
+                trust=rng.choices((0, 1, 2, 3), (40, 25, 20, 15))[0],
+                first_seen=iso(now - dt.timedelta(days=900)),
+                last_inbound=last,
+                last_outbound=last,
+                messages_in=3,
+                messages_out=3,
+            )
+        )
+    return out
+
+
+def bench_intros(n: int) -> dict[str, Any]:
+    from mailer.core import intros
+    from mailer.core.rules import Rules
+
+    contacts = tagged_contacts(n)
+    rules = intros.IntroRules(complementary=(("hiring", "looking"), ("investor", "founder")))
+    now = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+    seconds = []
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        found = intros.suggest(contacts, [], rules, Rules(), now)
+        seconds.append(time.perf_counter() - t)
+    eligible = [c for c in contacts if c.trust >= 2 and c.tags]
+    holders: dict[str, int] = {}
+    for c in eligible:
+        for tag in c.tags:
+            holders[tag] = holders.get(tag, 0) + 1
+    pairs = sum(k * (k - 1) // 2 for k in holders.values() if k <= intros.COMMON)
+    assert found, "the bench data must give suggestions"
+    return {
+        "intro_suggest_s": statistics.median(seconds),
+        "intro_eligible": len(eligible),
+        "intro_pairs": pairs,
     }
 
 
