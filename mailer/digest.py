@@ -85,7 +85,39 @@ def _build(config: Config, now: datetime) -> core.Digest:
     since = core.since_previous(drafts, config.get("digest.every"), now)
     commands = store.command_records(since=iso(since))
     plan = make_plan(contacts, drafts, rules, now)
-    return core.build(plan, contacts, drafts, commands, rules, now, since=since)
+    return core.build(
+        plan, contacts, drafts, commands, rules, now, since=since, intros=_intro_ideas(config, now)
+    )
+
+
+SUGGESTIONS = 5  # intro ideas per digest: a few good ones, not a list to work through
+
+
+def _intro_ideas(config: Config, now: datetime) -> list[core.IntroIdea]:
+    """Open asks (with the lines that relay an answer), then the best suggestions."""
+    from mailer import intros
+    from mailer.core.intros import awaiting
+
+    rules = intros.rules(config)
+    ideas = []
+    every = intros.listing(config, now)
+    for i in every:
+        if not i.is_open:
+            continue
+        waiting = [e for e in (i.a, i.b) if i.answer_of(e) is None]
+        said = [f"{e} said {i.answer_of(e)}" for e in (i.a, i.b) if i.answer_of(e)]
+        why = f"asked {i.asked_at[:10]}; " + ("; ".join(said) + "; " if said else "")
+        why += "waiting for " + " and ".join(waiting)
+        lines = tuple(
+            f"intro {yes_no} {e}"
+            for e in waiting
+            if len(awaiting(every, e, rules, now)) == 1  # else the line would be ambiguous
+            for yes_no in ("yes", "no")
+        )
+        ideas.append(core.IntroIdea(i.a, i.b, why, lines, asked=True))
+    for s in intros.suggest(config, now, limit=SUGGESTIONS):
+        ideas.append(core.IntroIdea(s.a.email, s.b.email, s.why))
+    return ideas
 
 
 def _example_address(owner: str) -> str:

@@ -316,7 +316,7 @@ def test_intro_ideas_show_only_when_given() -> None:
     [entry] = d.intros.entries
     assert entry.who == "Anna Berg <anna@a.example> and Emil Vos <emil@e.example>"
     body = render(d)[1]
-    assert "== Introductions to consider (1) ==" in body
+    assert "== Introductions (1) ==" in body
     assert "on your computer: mailer intro ask anna@a.example emil@e.example" in body
 
 

@@ -203,6 +203,9 @@ def test_who_cannot_be_asked_gets_one_line(account: tuple[ImapUser, Path]) -> No
 def test_answers_by_email_complete_the_introduction(account: tuple[ImapUser, Path]) -> None:
     user, config = account
     ok(user, config, "intro", "ask", "anna@a.example", "bert@b.example")
+    digest = ok(user, config, "digest", "preview")
+    assert "waiting for anna@a.example and bert@b.example" in digest
+    assert "      intro yes anna@a.example\n      intro no anna@a.example" in digest
     mail = (
         f"From: Pat Doe <me@example.org>\r\nTo: {ADDRESS}\r\nSubject: answers\r\n"
         "Date: Wed, 04 Mar 2026 08:00:00 +0000\r\nMessage-ID: <answers@test>\r\n\r\n"

@@ -17,8 +17,9 @@ command that lists them all):
 - drafted: drafts written since the previous digest;
 - reply_owed, and weed (dormant, one-sided): from the plan, except contacts
   snoozed now, so `snooze ... 1w` under either means "ask me again in a week";
-- seeds: new two-way contacts waiting for triage (rule status "seed", a
-  message each way, first seen within `seed_window`), newest first;
+- seeds: new two-way contacts waiting for triage (`rules.seeds_to_triage`:
+  rule status "seed", a message each way, first seen within `seed_window`),
+  newest first, as `mailer seed` lists them;
 - intros: introduction ideas, when given;
 - commands and refused: the command mails handled since the previous digest.
 
@@ -35,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailer.core.rules import DRAFT_KINDS, Plan, Rules, effective_status
+from mailer.core.rules import DRAFT_KINDS, Plan, Rules, seeds_to_triage, suggested_tier
 from mailer.model import CommandRecord, Contact, DraftRecord, iso, parse_iso
 
 __all__ = [
@@ -114,12 +115,13 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class IntroIdea:
-    """An introduction worth making (from the intro suggestions, once they exist)."""
+    """An introduction worth making (a suggestion), or one asked and waiting for answers."""
 
     a: str  # email
     b: str
     why: str
     lines: tuple[str, ...] = ()  # reply lines, when an emailed command can do it
+    asked: bool = False  # waiting for answers: the reply lines relay them
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,15 +340,6 @@ def _subject(c: Contact | None) -> tuple[str, ...]:
     return (f'last subject: "{_flat(c.last_subject, 80)}"',)
 
 
-def _triage_tier(rules: Rules) -> str:
-    """The tier a reply line offers for a new contact: the one nearest the default cadence."""
-    if not rules.tiers or "network" in rules.tiers:
-        return "network"
-    return min(
-        rules.tiers, key=lambda t: (abs(rules.tiers[t] - rules.default_cadence), rules.tiers[t], t)
-    )
-
-
 def _snoozed(c: Contact | None, now_iso: str) -> bool:
     return c is not None and bool(c.snoozed_until) and (c.snoozed_until or "") > now_iso
 
@@ -412,7 +405,7 @@ def _intro_entry(idea: IntroIdea, by_email: dict[str, Contact]) -> Entry:
         None,
         (_flat(idea.why),),
         tuple(_flat(line) for line in idea.lines),
-        cli=f"mailer intro ask {idea.a} {idea.b}",
+        cli=None if idea.asked else f"mailer intro ask {idea.a} {idea.b}",
         title=pair,
     )
 
@@ -450,25 +443,11 @@ def build(
     now = now.astimezone(UTC)
     now_iso = iso(now) or ""
     since_iso = iso(since) or ""
-    window = iso(now - rules.seed_window) or ""
 
-    by_email: dict[str, Contact] = {}
-    seeds: list[Contact] = []
-    for c in contacts:
-        by_email[c.email] = c
-        # the cheap tests first: effective_status parses dates
-        if (
-            c.messages_in >= 1
-            and c.messages_out >= 1
-            and (c.first_seen or "") >= window
-            and c.status not in ("weeded", "ignored", "dormant", "active")
-            and not c.tier
-            and not c.tags
-            and effective_status(c, rules, now) == "seed"
-        ):
-            seeds.append(c)
-    seeds.sort(key=lambda c: (c.first_seen or "", c.email), reverse=True)
-    tier = _triage_tier(rules)
+    everyone = list(contacts)
+    by_email = {c.email: c for c in everyone}
+    seeds = seeds_to_triage(everyone, rules, now)
+    tier = suggested_tier(rules)
 
     due, owed, weed = _from_plan(plan, by_email, now_iso)
 
