@@ -361,6 +361,48 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
         click.echo(render([row], list(row), fmt))
 
 
+_BOOK_FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("vcard", "csv")),
+    help="vcard or csv (default: from the file's extension .vcf/.vcard/.csv)",
+)
+
+
+@contacts.command("export")
+@_BOOK_FORMAT
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="write to FILE instead of stdout (format from its extension, else vcard)",
+)
+@pass_ctx
+def contacts_export(obj: Ctx, fmt: str | None, output: Path | None) -> None:
+    """Write every contact as vCard (address books) or CSV (spreadsheets)."""
+    from mailer import addressbook
+
+    to_file = output is not None and str(output) != "-"
+    count, used = addressbook.export(obj.config, output if to_file else None, fmt)
+    if to_file:
+        click.echo(f"wrote {count} contacts to {output} ({used})")
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@_BOOK_FORMAT
+@click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
+@pass_ctx
+def contacts_import(obj: Ctx, file: Path, fmt: str | None, dry_run: bool) -> None:
+    """Merge contacts from a vCard or CSV file by address: adds, updates, never duplicates."""
+    from mailer import addressbook
+
+    plan = addressbook.import_(obj.config, file, fmt, dry_run=dry_run)
+    for line in plan.lines():
+        click.echo(line)
+    click.echo(("dry run, nothing written: " if dry_run else "") + plan.summary())
+
+
 def _snooze_until(text: str, now: datetime) -> str | None:
     from mailer.core.durations import parse_duration
     from mailer.model import iso, parse_iso
@@ -410,6 +452,12 @@ def _duration_text(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--name", help="display name (scans no longer change it)")
 @click.option("--notes", help="free text about the person")
 @click.option(
+    "--intro-opt-out/--intro-ok",
+    "intro_opt_out",
+    default=None,
+    help="never suggest or ask to introduce this person (or allow it again)",
+)
+@click.option(
     "--snooze",
     "snooze",
     metavar="DURATION|DATE|off",
@@ -426,6 +474,7 @@ def contacts_set(
     status: str | None,
     name: str | None,
     notes: str | None,
+    intro_opt_out: bool | None,
     snooze: str | None,
 ) -> None:
     """Change a contact's fields."""
@@ -449,6 +498,8 @@ def contacts_set(
         changes["notes"] = notes
     if snooze is not None:
         changes["snoozed_until"] = _snooze_until(snooze, clock.now())
+    if intro_opt_out is not None:
+        changes["intro_opt_out"] = intro_opt_out
     if not changes:
         raise UsageError("nothing to change", hint="see mailer contacts set --help")
     contact = _find(obj, who)
@@ -456,6 +507,22 @@ def contacts_set(
     click.echo(
         f"{updated.email}: "
         + ", ".join(f"{k} = {v!r}" for k, v in changes.items() if k != "name_fixed")
+    )
+
+
+@contacts.command("merge")
+@click.argument("keep")
+@click.argument("other")
+@pass_ctx
+def contacts_merge(obj: Ctx, keep: str, other: str) -> None:
+    """Make OTHER an address of KEEP: one person, one history (counts add, dates combine)."""
+    from mailer import app
+
+    a, b = _find(obj, keep), _find(obj, other)
+    merged = app.store(obj.config).merge_contacts(a.email, b.email)
+    click.echo(
+        f"{merged.email}: now also {', '.join(merged.aliases)}; "
+        f"{merged.messages_in} in, {merged.messages_out} out, last contact {merged.last_contact}"
     )
 
 
@@ -489,6 +556,340 @@ def digest_run(obj: Ctx, dry_run: bool) -> None:
     if dry_run and prepared.digest is not None and not prepared.digest.empty:
         click.echo("")
         click.echo(prepared.text, nl=False)
+
+
+# --- seed and weed ---------------------------------------------------------------------------
+
+SEED_COLUMNS = (
+    "email",
+    "name",
+    "first_seen",
+    "last_contact",
+    "messages_in",
+    "messages_out",
+    "last_subject",
+    "triage",
+)
+WEED_COLUMNS = (
+    "kind",
+    "email",
+    "name",
+    "last_contact",
+    "days_since",
+    "outbound_unanswered",
+    "reason",
+)
+WEED_KINDS = ("dormant", "one_sided")
+
+
+def _tier_name(text: str, tiers: list[str]) -> str:
+    """A tier the rules know (any one word when no tiers are configured)."""
+    import re
+
+    tier = text.strip().lower()
+    if tiers and tier not in tiers:
+        raise UsageError(f"{text!r} is not a tier", hint="configured: " + ", ".join(tiers))
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", tier):
+        raise UsageError(f"{text!r} is not a tier", hint="a tier is one word, like network")
+    return tier
+
+
+def _tag_list(text: str) -> tuple[str, ...]:
+    """`AI, berlin` -> ("ai", "berlin"), as `contacts set --tags` stores them."""
+    return tuple(sorted({t.strip().lower() for t in text.split(",") if t.strip()}))
+
+
+def _triage(
+    store: Any,
+    c: Any,
+    *,
+    tier: str | None = None,
+    tags: tuple[str, ...] | None = None,
+    trust: int | None = None,
+    ignore: bool = False,
+) -> tuple[Any, str]:
+    """Save one triage answer now; the contact after it, and what was done.
+
+    A tier or tags make the contact active, as the emailed `tier` command does.
+    """
+    changes: dict[str, Any] = {}
+    said = []
+    if ignore:
+        changes["status"] = "ignored"
+        said.append("ignored")
+    if tier is not None:
+        changes["tier"] = tier
+        said.append(f"tier {tier}")
+    if tags is not None:
+        changes["tags"] = tags
+        said.append("tags " + (", ".join(tags) or "(none)"))
+    if trust is not None:
+        changes["trust"] = trust
+        said.append(f"trust {trust}")
+    if (tier or tags) and c.status != "active":
+        changes["status"] = "active"
+        said.append("now active")
+    return store.update_contact(c.email, **changes), ", ".join(said)
+
+
+def _seed_row(c: Any, tier: str) -> dict[str, Any]:
+    import shlex
+
+    return {
+        "email": c.email,
+        "name": c.name,
+        "first_seen": c.first_seen,
+        "last_contact": c.last_contact,
+        "messages_in": c.messages_in,
+        "messages_out": c.messages_out,
+        "last_subject": c.last_subject,
+        "triage": f"mailer seed --set {shlex.quote(c.email)} --tier {tier}",
+    }
+
+
+def _seed_facts(c: Any, now: datetime) -> list[str]:
+    from mailer.model import parse_iso
+
+    last = parse_iso(c.last_contact)
+    ago = f" ({(now - last).days} days ago)" if last else ""
+    facts = [
+        f"first exchange {(c.first_seen or '?')[:10]}, last {(c.last_contact or '?')[:10]}{ago}",
+        f"{c.messages_in} from them, {c.messages_out} from you; trust {c.trust}",
+    ]
+    if c.last_subject:
+        facts.append(f'last subject: "{" ".join(c.last_subject.split())}"')
+    return facts
+
+
+def _ask(text: str) -> str:
+    return str(click.prompt(f"  {text}", default="", show_default=False)).strip()
+
+
+def _seed_walk(store: Any, seeds: list[Any], tiers: list[str], now: datetime) -> None:
+    """Ask about each seed in turn; every answer is saved as soon as it is given."""
+    counts = {"triaged": 0, "ignored": 0, "skipped": 0}
+    tier_choices = "/".join(tiers) if tiers else "a tier name"
+    try:
+        for n, c in enumerate(seeds, 1):
+            click.echo(f"\n[{n}/{len(seeds)}] " + (f"{c.name} <{c.email}>" if c.name else c.email))
+            for fact in _seed_facts(c, now):
+                click.echo(f"  {fact}")
+            while True:
+                answer = _ask(f"tier ({tier_choices}; Enter none; i ignore, s skip, q quit)")
+                if answer.lower() in ("", "i", "s", "q"):
+                    break
+                try:
+                    answer = _tier_name(answer, tiers)
+                    break
+                except UsageError as e:
+                    click.echo(f"  {e}")
+            if answer.lower() == "q":
+                break
+            if answer.lower() == "s":
+                counts["skipped"] += 1
+                continue
+            if answer.lower() == "i":
+                c, said = _triage(store, c, ignore=True)
+                click.echo(f"  saved: {said}")
+                counts["ignored"] += 1
+                continue
+            if answer:
+                c, said = _triage(store, c, tier=answer)
+                click.echo(f"  saved: {said}")
+            tags = _tag_list(_ask("tags (comma list; Enter none)"))
+            if tags:
+                c, said = _triage(store, c, tags=tags)
+                click.echo(f"  saved: {said}")
+            while True:
+                text = _ask(f"trust 0-3 (Enter keeps {c.trust})")
+                if text in ("", "0", "1", "2", "3"):
+                    break
+                click.echo("  trust is 0, 1, 2 or 3")
+            if text and int(text) != c.trust:
+                c, said = _triage(store, c, trust=int(text))
+                click.echo(f"  saved: {said}")
+            if c.tier or c.tags:
+                counts["triaged"] += 1
+            else:
+                click.echo("  still a seed (no tier or tags)")
+                counts["skipped"] += 1
+    except click.Abort:  # end of input, or Ctrl-C at a prompt: what was saved stays
+        click.echo("")
+    left = len(seeds) - sum(counts.values())
+    click.echo(
+        f"{counts['triaged']} triaged, {counts['ignored']} ignored, {counts['skipped']} skipped"
+        + (f", {left} not asked" if left else "")
+    )
+
+
+@cli.command()
+@format_option
+@click.option(
+    "--triage", is_flag=True, help="walk the seeds one by one and ask for tier, tags and trust"
+)
+@click.option(
+    "--set",
+    "set_who",
+    metavar="WHO",
+    help="triage one contact without prompts (with --tier, --tags, --trust or --ignore)",
+)
+@click.option("--tier", help="with --set: the tier (one of rules.tiers); makes it active")
+@click.option("--tags", help="with --set: comma-separated tags (replaces them); makes it active")
+@click.option("--trust", type=int, callback=_trust, help="with --set: trust, 0 to 3")
+@click.option("--ignore", is_flag=True, help="with --set: ignore the contact (status ignored)")
+@pass_ctx
+def seed(
+    obj: Ctx,
+    fmt: str,
+    triage: bool,
+    set_who: str | None,
+    tier: str | None,
+    tags: str | None,
+    trust: int | None,
+    ignore: bool,
+) -> None:
+    """New two-way contacts waiting for triage, newest first, and the command to triage each."""
+    from mailer import app
+    from mailer.core.rules import seeds_to_triage, suggested_tier
+
+    config, now = obj.config, clock.now()
+    rules = app.rules(config)
+    tiers = list(rules.tiers)
+    given = tier is not None or tags is not None or trust is not None or ignore
+    if set_who is None and given:
+        raise UsageError("--tier, --tags, --trust and --ignore go with --set WHO")
+    if set_who is not None:
+        if triage:
+            raise UsageError("give either --triage or --set WHO")
+        if not given:
+            raise UsageError("nothing to set", hint="give --tier, --tags, --trust or --ignore")
+        if ignore and (tier is not None or tags is not None or trust is not None):
+            raise UsageError("--ignore goes alone", hint="ignore, or set tier, tags and trust")
+        contact = _find(obj, set_who)
+        _, said = _triage(
+            app.store(config),
+            contact,
+            tier=None if tier is None else _tier_name(tier, tiers),
+            tags=None if tags is None else _tag_list(tags),
+            trust=trust,
+            ignore=ignore,
+        )
+        click.echo(f"{contact.email}: {said}")
+        return
+    seeds = seeds_to_triage(app.store(config).contacts(), rules, now)
+    if triage:
+        if not seeds:
+            click.echo("no new contacts to triage")
+            return
+        _seed_walk(app.store(config), seeds, tiers, now)
+        return
+    if fmt == "table" and not seeds:
+        click.echo("no new contacts to triage")
+        return
+    suggested = suggested_tier(rules)
+    click.echo(render([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt))
+
+
+def _weed_row(item: Any, c: Any, now: datetime) -> dict[str, Any]:
+    from mailer.model import parse_iso
+
+    last = parse_iso(c.last_contact)
+    return {
+        "kind": item.kind,
+        "email": item.email,
+        "name": item.name,
+        "status": c.status,
+        "last_contact": c.last_contact,
+        "days_since": (now - last).days if last else None,
+        "last_inbound": c.last_inbound,
+        "outbound_unanswered": c.outbound_unanswered,
+        "reason": item.reason,
+    }
+
+
+def _weed_targets(people: list[Any], who: tuple[str, ...]) -> list[Any]:
+    """Every WHO resolved before anything changes; the first unknown one is a usage error."""
+    from mailer.core.contacts import resolve
+
+    found: dict[str, Any] = {}
+    for w in who:
+        try:
+            c = resolve(people, w)
+        except LookupError as e:
+            raise UsageError(str(e)) from None
+        found.setdefault(c.email, c)
+    return list(found.values())
+
+
+@cli.command()
+@format_option
+@click.option(
+    "--apply",
+    "apply_",
+    is_flag=True,
+    help="weed WHO...: status weeded, no drafts, never introduced (reversible with --undo)",
+)
+@click.option("--undo", is_flag=True, help="give WHO... back the status they had before --apply")
+@click.argument("who", nargs=-1)
+@pass_ctx
+def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> None:
+    """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
+    from mailer import app
+    from mailer.core.rules import effective_status, plan
+    from mailer.model import STATUSES, iso
+
+    if apply_ and undo:
+        raise UsageError("give either --apply or --undo")
+    if (apply_ or undo) and not who:
+        raise UsageError(f"{'--apply' if apply_ else '--undo'} needs at least one WHO")
+    if who and not (apply_ or undo):
+        raise UsageError("WHO goes with --apply or --undo", hint="mailer weed --apply WHO")
+    config, now = obj.config, clock.now()
+    store, rules = app.store(config), app.rules(config)
+    people, drafts = store.contacts_and_drafts()  # read once: the plan of app.plan, on these
+    items = [] if undo else plan(people, drafts, rules, now).items
+    candidates = {i.email: i for i in items if i.kind in WEED_KINDS}
+    if not who:
+        by_email = {c.email: c for c in people}
+        now_iso = iso(now) or ""
+        rows = [
+            _weed_row(item, c, now)
+            for item in candidates.values()
+            if (c := by_email.get(item.email)) is not None
+            # snoozed: "ask me again later", as in the digest
+            and not (c.snoozed_until and c.snoozed_until > now_iso)
+        ]
+        rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]))
+        if fmt == "table" and not rows:
+            click.echo("nothing to weed")
+            return
+        click.echo(render(rows, WEED_COLUMNS, fmt))
+        return
+    for c in _weed_targets(people, who):
+        if undo:
+            if c.status != "weeded":
+                status = effective_status(c, rules, now)
+                click.echo(f"{c.email}: not weeded ({status}); nothing to undo")
+                continue
+            known = c.weeded_from in STATUSES and c.weeded_from != "weeded"
+            back = c.weeded_from if known else "active"
+            back_now = effective_status(
+                store.update_contact(c.email, status=back, weeded_from=None), rules, now
+            )
+            click.echo(f"{c.email}: {back_now} again" + ("" if known else " (no status was kept)"))
+            continue
+        if c.status == "weeded":
+            click.echo(f"{c.email}: already weeded")
+            continue
+        # the stored status is kept (and restored), the rules' word on it is shown
+        store.update_contact(c.email, status="weeded", weeded_from=c.status)
+        item = candidates.get(c.email)
+        why = (
+            f"{item.kind.replace('_', '-')}: {item.reason}"
+            if item is not None
+            else "not a weed candidate: weeded on your word"
+        )
+        click.echo(f"{c.email}: weeded (was {effective_status(c, rules, now)}); {why}")
 
 
 # --- due / drafts / run -----------------------------------------------------------------------
@@ -634,14 +1035,22 @@ def commands_run(obj: Ctx, dry_run: bool) -> None:
     config = obj.config
     _require_command_address(config)
     with app.imap_source(config) as source:
-        handled = inbox.run(config, source.command_box(), clock.now(), dry_run=dry_run)
-    if not handled:
+        done = inbox.run(
+            config,
+            source.command_box(),
+            clock.now(),
+            dry_run=dry_run,
+            drafts=app.drafts_in(config, source),
+        )
+    if not done.handled:
         click.echo("no command mail")
-    for h in handled:
+    for h in done.handled:
         click.echo(("would apply " if dry_run and h.record.accepted else "") + h.summary)
         for line in h.record.lines:
             mark = "ok " if line.ok else "NOT"
             click.echo(f"  {mark} {line.line or '(mail)'}: {line.result}")
+    for outcome in done.drafts:
+        click.echo(f"{outcome.action}: {outcome.prepared.item.key}")
 
 
 @commands.command("list")
@@ -671,8 +1080,141 @@ def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
             "lines": [dataclasses.asdict(line) for line in r.lines],
         }
         rows.append(row)
-    columns = COMMAND_COLUMNS if fmt == "table" else tuple(rows[0]) if rows else COMMAND_COLUMNS
-    click.echo(render(rows, columns, fmt))
+    click.echo(render(rows, COMMAND_COLUMNS, fmt))
+
+
+# --- introductions ---------------------------------------------------------------------------
+
+INTRO_COLUMNS = ("a", "b", "state", "asked", "answers", "outcome", "note")
+SUGGEST_COLUMNS = ("a", "b", "score", "why", "warnings")
+
+
+@cli.group()
+def intro() -> None:
+    """Introductions between two trusted contacts, each side asked first (double opt-in)."""
+
+
+def _intro_row(i: Any) -> dict[str, Any]:
+    return {
+        "a": i.a,
+        "b": i.b,
+        "state": i.state,
+        "asked": i.asked_at,
+        "answers": f"{i.answer_a or '-'} / {i.answer_b or '-'}",
+        "answer_a": i.answer_a,
+        "answer_b": i.answer_b,
+        "direct": i.direct,
+        "introduced_at": i.introduced_at,
+        "closed_at": i.closed_at,
+        "outcome": i.outcome,
+        "outcome_note": i.outcome_note,
+        "note": i.note,
+    }
+
+
+def _write_intro_drafts(config: Config, now: datetime) -> None:
+    from mailer import app, intros
+
+    with app.drafts_target(config) as target:
+        for outcome in intros.write_pending(config, target, now):
+            item = outcome.prepared.item
+            click.echo(f"{outcome.action}: {item.kind} to {item.email} ({item.key})")
+
+
+@intro.command("suggest")
+@format_option
+@click.option(
+    "--limit", type=click.IntRange(1, 1000), help="how many (default intros.suggest_limit)"
+)
+@pass_ctx
+def intro_suggest(obj: Ctx, fmt: str, limit: int | None) -> None:
+    """Pairs worth introducing, best first, each with why (shared tags, trust, last contact)."""
+    from mailer import intros
+
+    rows = [
+        {
+            "a": s.a.email,
+            "b": s.b.email,
+            "a_name": s.a.name,
+            "b_name": s.b.name,
+            "score": s.score,
+            "shared": list(s.shared),
+            "complementary": [list(p) for p in s.complements],
+            "why": s.why,
+            "warnings": "; ".join(s.warnings),
+        }
+        for s in intros.suggest(obj.config, clock.now(), limit)
+    ]
+    if not rows and fmt == "table":
+        click.echo("no suggestions: introductions need tags and trust >= intros.min_trust on both")
+        return
+    click.echo(render(rows, SUGGEST_COLUMNS, fmt))
+
+
+@intro.command("list")
+@format_option
+@click.option("--open", "open_only", is_flag=True, help="only those waiting for answers")
+@pass_ctx
+def intro_list(obj: Ctx, fmt: str, open_only: bool) -> None:
+    """Every introduction and where it stands: asked, introduced, declined or expired."""
+    from mailer import intros
+
+    rows = [_intro_row(i) for i in intros.listing(obj.config, clock.now())]
+    if open_only:
+        rows = [r for r in rows if r["state"] == "asked"]
+    click.echo(render(rows, INTRO_COLUMNS, fmt))
+
+
+@intro.command("ask")
+@click.argument("a")
+@click.argument("b")
+@click.option("--note", default="", help="why they should meet (goes into both drafts)")
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="introduce at once without asking (needs intros.allow_direct and trust 3 on both)",
+)
+@pass_ctx
+def intro_ask(obj: Ctx, a: str, b: str, note: str, direct: bool) -> None:
+    """Ask A about meeting B and B about meeting A: one intro_request draft to each."""
+    from mailer import intros
+
+    now = clock.now()
+    found, new = intros.ask(obj.config, a, b, now, note=note, direct=direct)
+    what = "introduced directly" if found.direct else "asked"
+    click.echo(f"{found.a} and {found.b}: {what if new else 'already ' + found.state}")
+    _write_intro_drafts(obj.config, now)
+
+
+@intro.command("answer")
+@click.argument("a")
+@click.argument("b")
+@click.argument("answer", type=click.Choice(("yes", "no")))
+@click.option("--by", "by", required=True, help="who answered (A or B)")
+@pass_ctx
+def intro_answer(obj: Ctx, a: str, b: str, answer: str, by: str) -> None:
+    """Record one side's answer; when both said yes, the introduction draft is written."""
+    from mailer import intros
+
+    now = clock.now()
+    found = intros.answer(obj.config, a, b, answer, by, now)
+    answers = f"{found.answer_a or '-'} / {found.answer_b or '-'}"
+    click.echo(f"{found.a} and {found.b}: {found.state} ({answers})")
+    _write_intro_drafts(obj.config, now)
+
+
+@intro.command("outcome")
+@click.argument("a")
+@click.argument("b")
+@click.argument("result", type=click.Choice(("good", "bad")))
+@click.option("--note", default="", help="what happened")
+@pass_ctx
+def intro_outcome(obj: Ctx, a: str, b: str, result: str, note: str) -> None:
+    """Record how an introduction went (a bad one shows on both and in suggestions)."""
+    from mailer import intros
+
+    found = intros.outcome(obj.config, a, b, result, note, clock.now())
+    click.echo(f"{found.a} and {found.b}: {found.outcome}")
 
 
 # --- status ----------------------------------------------------------------------------------

@@ -296,7 +296,7 @@ def test_sections_are_capped_with_the_command_that_lists_them_all() -> None:
     assert emails(d.seeds)[0] == "s39@x.example"  # the newest
     assert d.drafted.total == 20 and d.drafted.more == 5
     _, body = render(d)
-    assert "...and 25 more; all of them: mailer contacts list --status seed" in body
+    assert "...and 25 more; all of them: mailer seed" in body
     assert "...and 5 more in your Drafts folder" in body
     assert body.count("tier s") == core.CAP
 

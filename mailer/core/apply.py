@@ -101,16 +101,20 @@ def _effect(
         until = iso(when + parse_duration(args[0]))
         return dataclasses.replace(c, snoozed_until=until), f"snoozed until {until}", None
     if verb == "tier":
-        status = c.status if c.status == "active" else "active"
-        return dataclasses.replace(c, tier=args[0], status=status), f"tier {args[0]}, active", None
+        revived = dataclasses.replace(c, tier=args[0], status="active", weeded_from=None)
+        return revived, f"tier {args[0]}, active", None
     if verb == "tag":
         tags = tuple(sorted(set(c.tags) | set(args)))
         return dataclasses.replace(c, tags=tags), "tags now " + ", ".join(tags), None
     if verb == "trust":
         return dataclasses.replace(c, trust=int(args[0])), f"trust {args[0]}", None
-    if verb in ("weed", "ignore"):
-        status = "weeded" if verb == "weed" else "ignored"
-        return dataclasses.replace(c, status=status), status, None
+    if verb == "weed":
+        if c.status == "weeded":
+            return c, "weeded already", None
+        # as `mailer weed --apply`: the status before is kept, for `mailer weed --undo`
+        return dataclasses.replace(c, status="weeded", weeded_from=c.status), "weeded", None
+    if verb == "ignore":
+        return dataclasses.replace(c, status="ignored"), "ignored", None
     if verb == "intro":
         return c, intro(c, args[0], when), None
     raise ValueError(f"unknown command {verb!r}")

@@ -66,8 +66,8 @@ LIST_COMMANDS = {
     "due": "mailer due",
     "drafted": "",  # no listing command: they are in the Drafts folder
     "reply_owed": "mailer due",
-    "seeds": "mailer contacts list --status seed",
-    "weed": "mailer due",
+    "seeds": "mailer seed",
+    "weed": "mailer weed",
     "intros": "mailer intro suggest",
     "commands": "mailer commands list",
     "refused": "mailer commands list --refused",

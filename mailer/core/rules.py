@@ -36,6 +36,10 @@ Kinds of item in a `Plan`
 - Weeded and ignored contacts never appear. Seeds that are neither new nor
   established appear nowhere (not even as reply owed): they wait for triage.
 
+Seeds to triage (`seeds_to_triage`, for the digest and `mailer seed`): rule
+status "seed", at least one message each way, first seen within
+`seed_window`; newest first.
+
 Cadence: the contact's own cadence, else its tier's, else the default. A
 stored cadence that does not parse falls back (and the reason says so) rather
 than stopping the plan for everyone.
@@ -69,7 +73,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from mailer.core.durations import parse_duration
-from mailer.model import Contact, DraftRecord
+from mailer.model import Contact, DraftRecord, iso
 
 DRAFT_KINDS = ("reconnect", "seed")
 KINDS = ("reconnect", "seed", "reply_owed", "dormant", "one_sided")
@@ -503,3 +507,39 @@ def status_and_next_due(
     elif last is not None and when - last >= rules.dormancy:
         return status, None
     return status, when
+
+
+# --- triage --------------------------------------------------------------------
+
+
+def seeds_to_triage(contacts: Iterable[Contact], rules: Rules, now: datetime) -> list[Contact]:
+    """New two-way contacts waiting for triage, newest first (by first seen, then email).
+
+    Rule status "seed", at least one message each way, first seen within
+    `seed_window`. The digest's "new contacts" and `mailer seed` both list these.
+    """
+    now = _utc(now)
+    window = iso(now - rules.seed_window) or ""
+    seeds = [
+        c
+        for c in contacts
+        # the cheap tests first: effective_status parses dates
+        if c.messages_in >= 1
+        and c.messages_out >= 1
+        and (c.first_seen or "") >= window
+        and c.status not in ("weeded", "ignored", "dormant", "active")
+        and not c.tier
+        and not c.tags
+        and effective_status(c, rules, now) == "seed"
+    ]
+    seeds.sort(key=lambda c: (c.first_seen or "", c.email), reverse=True)
+    return seeds
+
+
+def suggested_tier(rules: Rules) -> str:
+    """The tier to offer for a new contact: "network", else the one nearest the default cadence."""
+    if not rules.tiers or "network" in rules.tiers:
+        return "network"
+    return min(
+        rules.tiers, key=lambda t: (abs(rules.tiers[t] - rules.default_cadence), rules.tiers[t], t)
+    )
