@@ -347,13 +347,20 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
 
     contact = _find(obj, who)
     row = app.contact_rows(obj.config, clock.now(), [contact])[0]
-    logged = app.store(obj.config).logged(contact.email)
-    row["logged"] = [f"{e.when} {e.text}" for e in logged]
+    store = app.store(obj.config)
+    row["logged"] = [f"{e.when} {e.text}" for e in store.logged(contact.email)]
+    row["intros"] = [
+        f"with {i.other(contact.email)}: {i.state} {i.asked_at[:10]}"
+        + (f", outcome {i.outcome}" + (f" ({i.outcome_note})" if i.outcome_note else ""))
+        * bool(i.outcome)
+        for i in store.intros()
+        if contact.email in (i.a, i.b)
+    ]
     if fmt == "table":
         width = max(len(k) for k in row)
         for k, v in row.items():
             value = ", ".join(v) if isinstance(v, list) else ("-" if v is None else v)
-            if k in ("notes", "logged") and value:
+            if k in ("notes", "logged", "intros") and value:
                 lines = value.splitlines() if k == "notes" else v
                 value = ("\n" + " " * (width + 2)).join(lines)
             click.echo(f"{k.ljust(width)}  {value}")

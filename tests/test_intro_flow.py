@@ -134,11 +134,18 @@ def test_the_whole_double_opt_in(account: tuple[ImapUser, Path]) -> None:
     (row,) = intro_list(user, config)
     assert (row["state"], row["answer_a"], row["answer_b"]) == ("introduced", "yes", "yes")
 
-    ok(user, config, "intro", "outcome", "anna", "bert", "good", "--note", "they hired each other")
-    assert intro_list(user, config)[0]["outcome"] == "good"
+    ok(user, config, "intro", "outcome", "anna", "bert", "bad", "--note", "never replied")
+    assert intro_list(user, config)[0]["outcome"] == "bad"
+    for who, other in (("anna", "bert@b.example"), ("bert", "anna@a.example")):
+        shown = json.loads(ok(user, config, "contacts", "show", who, "--format", "json"))[0]
+        assert shown["intros"] == [
+            f"with {other}: introduced 2026-03-04, outcome bad (never replied)"
+        ]
     # the pair is not suggested again within the cooldown
     again = json.loads(ok(user, config, "intro", "suggest", "--format", "json"))
     assert all((s["a"], s["b"]) != ("anna@a.example", "bert@b.example") for s in again)
+    with_anna = next(s for s in again if "anna@a.example" in (s["a"], s["b"]))
+    assert "the introduction to bert@b.example went badly" in with_anna["warnings"]
 
 
 def test_a_no_closes_the_pair_and_an_ask_expires(account: tuple[ImapUser, Path]) -> None:
