@@ -197,8 +197,10 @@ def test_daily_maximum_counts_drafts_of_today_in_the_configured_zone() -> None:
     written = [
         draft("o1@x.org", written=datetime(2026, 3, 4, 23, 10, tzinfo=UTC)),  # Berlin: today
         draft("o2@x.org", written=datetime(2026, 3, 4, 22, 50, tzinfo=UTC)),  # Berlin: yesterday
-        draft("o3@x.org", "introduction", datetime(2026, 3, 4, 8, 0, tzinfo=UTC)),
-        draft("me@x.org", "digest", datetime(2026, 3, 4, 23, 20, tzinfo=UTC)),  # never counted
+        draft("o4@x.org", "seed", datetime(2026, 3, 4, 8, 0, tzinfo=UTC)),  # Berlin: yesterday
+        # asked for by the owner: never counted
+        draft("o3@x.org", "introduction", datetime(2026, 3, 4, 23, 15, tzinfo=UTC)),
+        draft("me@x.org", "digest", datetime(2026, 3, 4, 23, 20, tzinfo=UTC)),
     ]
     berlin = Rules(tiers=TIERS, jitter=timedelta(0), max_drafts_per_day=3, timezone="Europe/Berlin")
     p = plan(due, written, berlin, now)

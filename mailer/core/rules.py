@@ -54,7 +54,9 @@ store rebuilt from the same mailbox, derives the same key, and changing the
 configured time zone does not re-key drafts. Dates in reasons are UTC too.
 
 Daily maximum and weekends use the local date in `rules.timezone`: drafts
-already written today (any kind but "digest") count against the maximum; with
+of the kinds the rules make (reconnect, seed) already written today count
+against the maximum (the digest and introductions, which the owner asks
+for, do not); with
 `weekdays_only` nothing is drafted on a local Saturday or Sunday. Draft kinds
 are ordered most overdue first (whole days; ties by email) and take the
 remaining places in that order; the others carry a `hold` saying why not.
@@ -82,7 +84,6 @@ HOLD_REPLY = "reply in the thread"
 
 _KEPT = frozenset({"weeded", "ignored", "dormant"})
 _HIDDEN = frozenset({"weeded", "ignored"})
-_NOT_COUNTED = "digest"  # the digest is for the owner, not a draft to a contact
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 _ZERO = timedelta(0)
 
@@ -355,8 +356,8 @@ def plan(
     seeded: set[str] = set()
     for d in drafts:
         kind = d.kind
-        if kind == _NOT_COUNTED:
-            continue
+        if kind not in DRAFT_KINDS:
+            continue  # the digest and introductions: asked for by the owner, not rationed
         if kind == "seed":
             seeded.add(d.email)
         written = _dt(d.written_at)
@@ -364,10 +365,9 @@ def plan(
             continue
         if day_start <= written < day_end:
             drafts_today += 1
-        if kind in DRAFT_KINDS:
-            prev = newest.get(d.email)
-            if prev is None or written > prev:
-                newest[d.email] = written
+        prev = newest.get(d.email)
+        if prev is None or written > prev:
+            newest[d.email] = written
 
     due: list[tuple[int, str, _Pending, timedelta, datetime, Contact, _Dates]] = []
     owed: list[tuple[datetime, str, Contact]] = []
