@@ -415,25 +415,23 @@ class Store:
             table.update(_replace_with(updated.to_doc()), doc_ids=[doc_id])
         return updated
 
-    def upsert_contacts(self, contacts: Sequence[Contact]) -> tuple[int, int]:
-        """Insert new contacts and replace existing ones (by email), in one transaction.
+    def update_contacts(self, change: Callable[[list[Contact]], Sequence[Contact]]) -> None:
+        """Read every contact, let `change` return the new or changed ones, write them.
 
-        Returns (added, replaced). The caller decides the merged values (e.g.
-        an address book import); this only writes them.
+        One transaction: a scan committing meanwhile waits, so neither loses
+        the other's update (an address book import, say, decides from the
+        contacts as they are under the lock).
         """
         with self.transaction() as db:
             table = db.table(CONTACTS)
-            ids = _email_ids(table.all())
-            added = replaced = 0
-            for c in contacts:
+            docs = table.all()
+            ids = _email_ids(docs)
+            for c in change([Contact.from_doc(d) for d in docs]):
                 doc = c.to_doc()
                 if c.email in ids:
                     table.update(_replace_with(doc), doc_ids=[ids[c.email]])
-                    replaced += 1
                 else:
                     ids[c.email] = table.insert(doc)
-                    added += 1
-        return added, replaced
 
     def merge_contacts(self, keep: str, other: str) -> Contact:
         """Fold contact `other` into `keep` (core.contacts.merge), in one transaction.
