@@ -12,14 +12,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailer.config import Config
 from mailer.model import Contact, DraftRecord, iso
 from mailer.store import Store
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from mailer.core.headers import Identity
+    from mailer.core.intros import IntroRules
     from mailer.core.rules import Plan, Rules
     from mailer.render import Renderer
     from mailer.scan import Progress, ScanReport
@@ -76,7 +79,22 @@ def rules(config: Config) -> Rules:
     """[rules] as the core's Rules: every field has the key of its name."""
     from mailer.core.rules import Rules
 
-    return Rules(**{f.name: config.get(f"rules.{f.name}") for f in dataclasses.fields(Rules)})
+    return _section(config, "rules", Rules)
+
+
+def intro_rules(config: Config) -> IntroRules:
+    """[intros] as the core's IntroRules, the same way."""
+    from mailer.core.intros import IntroRules
+
+    return _section(config, "intros", IntroRules)
+
+
+_T = TypeVar("_T", bound="DataclassInstance")
+
+
+def _section(config: Config, section: str, cls: type[_T]) -> _T:
+    fields = dataclasses.fields(cls)
+    return cls(**{f.name: config.get(f"{section}.{f.name}") for f in fields})
 
 
 def plan(config: Config, now: datetime) -> Plan:

@@ -31,15 +31,7 @@ TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.
 
 
 def rules(config: Config) -> core.IntroRules:
-    return core.IntroRules(
-        min_trust=config.get("intros.min_trust"),
-        cooldown=config.get("intros.cooldown"),
-        max_open=config.get("intros.max_open"),
-        expire_after=config.get("intros.expire_after"),
-        complementary=config.get("intros.complementary"),
-        allow_direct=config.get("intros.allow_direct"),
-        suggest_limit=config.get("intros.suggest_limit"),
-    )
+    return app.intro_rules(config)
 
 
 def _contact(contacts: Sequence[Contact], who: str) -> Contact:
