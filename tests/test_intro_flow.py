@@ -265,3 +265,18 @@ def test_templates_say_who_and_why_and_keep_hard_names_safe(tmp_path: Path) -> N
     assert msg["Subject"] == "Introduction: José Álvarez <> Zoë Müller Bcc: x@evil.example"
     assert "Hi José and Zoë," in msg.get_content()
     assert "\nBcc:" not in both.message.decode("utf-8", "replace").split("\n\n", 1)[0]
+
+
+def test_a_direct_introduction_needs_the_setting(
+    account: tuple[ImapUser, Path], tmp_path: Path
+) -> None:
+    user, config = account
+    refused = run(user, config, "intro", "ask", "anna", "bert", "--direct")
+    assert refused["rc"] == 2 and "set intros.allow_direct = true" in refused["err"]
+    allowed = write_config(
+        tmp_path, user, commands={"address": ADDRESS}, intros={"allow_direct": True}
+    )
+    assert "introduced directly" in ok(user, allowed, "intro", "ask", "anna", "bert", "--direct")
+    assert [m["Subject"] for m in drafts(user)] == ["Introduction: Anna Berg <> Bert Kim"]
+    (row,) = intro_list(user, allowed)
+    assert (row["state"], row["direct"]) == ("introduced", True)
