@@ -1047,7 +1047,7 @@ def commands_run(obj: Ctx, dry_run: bool) -> None:
             source.command_box(),
             clock.now(),
             dry_run=dry_run,
-            drafts=app.drafts_in(config, source),
+            drafts=lambda: app.drafts_in(config, source),
         )
     if not done.handled:
         click.echo("no command mail")
@@ -1148,7 +1148,7 @@ def intro_suggest(obj: Ctx, fmt: str, limit: int | None) -> None:
             "shared": list(s.shared),
             "complementary": [list(p) for p in s.complements],
             "why": s.why,
-            "warnings": "; ".join(s.warnings),
+            "warnings": list(s.warnings),
         }
         for s in intros.suggest(obj.config, clock.now(), limit)
     ]

@@ -15,7 +15,7 @@ a crash finds it there and writes no second copy.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -28,7 +28,7 @@ from mailer.core.commands import VERBS
 from mailer.core.compose import build_draft
 from mailer.core.rules import plan as make_plan
 from mailer.errors import ConfigError
-from mailer.model import DraftRecord, iso
+from mailer.model import Contact, DraftRecord, Intro, iso
 from mailer.render import Record, Rendered
 
 __all__ = ["Prepared", "deliver", "delivery", "is_due_today", "prepare", "preview", "render", "run"]
@@ -85,22 +85,23 @@ def _build(config: Config, now: datetime) -> core.Digest:
     since = core.since_previous(drafts, config.get("digest.every"), now)
     commands = store.command_records(since=iso(since))
     plan = make_plan(contacts, drafts, rules, now)
-    return core.build(
-        plan, contacts, drafts, commands, rules, now, since=since, intros=_intro_ideas(config, now)
-    )
+    ideas = _intro_ideas(config, now, contacts, store.intros())
+    return core.build(plan, contacts, drafts, commands, rules, now, since=since, intros=ideas)
 
 
 SUGGESTIONS = 5  # intro ideas per digest: a few good ones, not a list to work through
 
 
-def _intro_ideas(config: Config, now: datetime) -> list[core.IntroIdea]:
+def _intro_ideas(
+    config: Config, now: datetime, contacts: Sequence[Contact], stored: Sequence[Intro]
+) -> list[core.IntroIdea]:
     """Open asks (with the lines that relay an answer), then the best suggestions."""
     from mailer import intros
-    from mailer.core.intros import awaiting
+    from mailer.core.intros import awaiting, effective
 
-    rules = intros.rules(config)
+    rules = app.intro_rules(config)
     ideas = []
-    every = intros.listing(config, now)
+    every = [effective(i, rules, now) for i in stored]
     for i in every:
         if not i.is_open:
             continue
@@ -115,7 +116,7 @@ def _intro_ideas(config: Config, now: datetime) -> list[core.IntroIdea]:
             for yes_no in ("yes", "no")
         )
         ideas.append(core.IntroIdea(i.a, i.b, why, lines, asked=True))
-    for s in intros.suggest(config, now, limit=SUGGESTIONS):
+    for s in intros.suggest(config, now, SUGGESTIONS, contacts=contacts, intros=stored):
         ideas.append(core.IntroIdea(s.a.email, s.b.email, s.why))
     return ideas
 

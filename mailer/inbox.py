@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -37,7 +37,7 @@ from mailer.core.headers import Identity, header_block, parse_message
 from mailer.core.intros import IntroRules
 from mailer.core.mailtext import MailInfo, read_mail
 from mailer.drafts import Outcome
-from mailer.errors import ConfigError
+from mailer.errors import ConfigError, describe
 from mailer.model import (
     CommandRecord,
     Contact,
@@ -104,7 +104,7 @@ def _read(
     """What one mail is; None for ordinary mail that only looked like command mail."""
     address = config.get("commands.address")
     head = read_mail(item.header)  # the address headers decide before the body is fetched
-    kind = kind_of(head, address)
+    kind = kind_of(head, address, config.me_addresses)
     if kind is None:
         return None  # the server's SEARCH is loose (a substring): this is ordinary mail
     too_big = item.size > config.get("commands.max_size_kb") * 1024
@@ -162,11 +162,19 @@ def _decide(reading: _Reading, now: datetime, intro_rules: IntroRules) -> Decide
                 answered[intro.key] = intro
                 return core_intros.describe_answer(intro, contact.email, said)
 
-            applied = apply_commands(
-                results, contacts, when_of(info, now), reading.key, intro_answer
-            )
-            changed, logs = applied.changed, applied.logs
-            lines += applied.outcomes
+            try:
+                applied = apply_commands(
+                    results, contacts, when_of(info, now), reading.key, intro_answer
+                )
+            except Exception as e:  # a bug must not keep this mail, and all after it, in INBOX
+                log.warning("command mail %s: %s", reading.key, describe(e))
+                answered.clear()
+                lines.append(
+                    LineOutcome("", False, f"not applied, an error in mailer: {describe(e)}")
+                )
+            else:
+                changed, logs = applied.changed, applied.logs
+                lines += applied.outcomes
             if not lines:
                 lines.append(LineOutcome("", False, NOTHING_FOUND))
         kind = reading.kind
@@ -195,12 +203,13 @@ def run(
     *,
     dry_run: bool = False,
     store: Store | None = None,
-    drafts: Drafts | None = None,
+    drafts: Callable[[], Drafts] | None = None,
 ) -> InboxRun:
     """Handle every command mail in INBOX once; with `dry_run`, only say what would happen.
 
-    With `drafts`, the drafts that answered introductions now call for (both
-    said yes: the introduction) are written there afterwards.
+    With `drafts` (where drafts go, looked up only when needed), the drafts
+    that answered introductions now call for (both said yes: the
+    introduction) are written there afterwards.
     """
     address = config.get("commands.address")
     if not address:
@@ -208,7 +217,7 @@ def run(
     store = store or app.store(config)
     who = app.identity(config)
     folder = config.get("commands.processed_folder")
-    intro_rules = intros.rules(config)
+    intro_rules = app.intro_rules(config)
     handled: list[Handled] = []
     if folder == config.get("folders.inbox"):
         raise ConfigError(
@@ -238,7 +247,7 @@ def run(
         handled.append(Handled(item.uid, record, new))
     written = []
     if drafts is not None and not dry_run and any(h.new and h.record.accepted for h in handled):
-        written = intros.write_pending(config, drafts, now)
+        written = intros.write_pending(config, drafts(), now)
     return InboxRun(handled, written)
 
 

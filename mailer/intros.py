@@ -30,10 +30,6 @@ from mailer.store import Store
 TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.j2"}
 
 
-def rules(config: Config) -> core.IntroRules:
-    return app.intro_rules(config)
-
-
 def _contact(contacts: Sequence[Contact], who: str) -> Contact:
     from mailer.core.contacts import resolve
 
@@ -43,16 +39,29 @@ def _contact(contacts: Sequence[Contact], who: str) -> Contact:
         raise UsageError(str(e)) from None
 
 
-def suggest(config: Config, now: datetime, limit: int | None = None) -> list[core.Suggestion]:
+def suggest(
+    config: Config,
+    now: datetime,
+    limit: int | None = None,
+    *,
+    contacts: Sequence[Contact] | None = None,
+    intros: Sequence[Intro] | None = None,
+) -> list[core.Suggestion]:
+    """The best pairs now; `contacts`/`intros` when the caller has read them already."""
     store = app.store(config)
     return core.suggest(
-        store.contacts(), store.intros(), rules(config), app.rules(config), now, limit=limit
+        store.contacts() if contacts is None else contacts,
+        store.intros() if intros is None else intros,
+        app.intro_rules(config),
+        app.rules(config),
+        now,
+        limit=limit,
     )
 
 
 def listing(config: Config, now: datetime) -> list[Intro]:
     """Every introduction as it stands now (asks past their time shown expired)."""
-    r = rules(config)
+    r = app.intro_rules(config)
     return [core.effective(i, r, now) for i in app.store(config).intros()]
 
 
@@ -68,7 +77,14 @@ def ask(
     def change(current: Sequence[Intro]) -> Sequence[Intro]:
         try:
             intro, new = core.ask(
-                a, b, current, rules(config), app.rules(config), now, note=note, direct=direct
+                a,
+                b,
+                current,
+                app.intro_rules(config),
+                app.rules(config),
+                now,
+                note=note,
+                direct=direct,
             )
         except ValueError as e:
             raise UsageError(str(e)) from None
@@ -79,12 +95,12 @@ def ask(
     return result[0]
 
 
-def _find_open_or_latest(current: Sequence[Intro], a: str, b: str) -> Intro:
-    pair = (a, b) if a <= b else (b, a)
-    mine = [i for i in current if (i.a, i.b) == pair]
-    if not mine:
+def _latest(current: Sequence[Intro], a: str, b: str) -> Intro:
+    """The pair's newest introduction (the open one, when one is open)."""
+    found = core.latest_for_pair(current, a, b)
+    if found is None:
         raise UsageError(f"{a} and {b} were never asked about each other (mailer intro ask)")
-    return max(mine, key=lambda i: i.asked_at)
+    return found
 
 
 def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: datetime) -> Intro:
@@ -97,9 +113,9 @@ def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: date
     result: list[Intro] = []
 
     def change(current: Sequence[Intro]) -> Sequence[Intro]:
-        intro = _find_open_or_latest(current, a.email, b.email)
+        intro = _latest(current, a.email, b.email)
         try:
-            updated = core.answer(intro, who.email, said, rules(config), now)
+            updated = core.answer(intro, who.email, said, app.intro_rules(config), now)
         except ValueError as e:
             raise UsageError(str(e)) from None
         result.append(updated)
@@ -116,7 +132,7 @@ def outcome(config: Config, who_a: str, who_b: str, result: str, note: str, now:
     done: list[Intro] = []
 
     def change(current: Sequence[Intro]) -> Sequence[Intro]:
-        intro = _find_open_or_latest(current, a.email, b.email)
+        intro = _latest(current, a.email, b.email)
         try:
             updated = core.record_outcome(intro, result, note, now)
         except ValueError as e:
@@ -156,7 +172,7 @@ def _name(c: Contact) -> str:
 def _context(draft: core.IntroDraft, people: _People, config: Config) -> dict[str, object]:
     intro = draft.intro
     a, b = people.get(intro.a), people.get(intro.b)
-    r = rules(config)
+    r = app.intro_rules(config)
     shared = sorted(set(a.tags) & set(b.tags))
     complements = [
         f"{x} meets {y}"

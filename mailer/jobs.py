@@ -30,7 +30,7 @@ def scan_job(config: Config) -> JobSpec:
                 from mailer import inbox
 
                 done = inbox.run(
-                    config, source.command_box(), now, drafts=app.drafts_in(config, source)
+                    config, source.command_box(), now, drafts=lambda: app.drafts_in(config, source)
                 )
                 for handled in done.handled:
                     log.info("command mail: %s", handled.summary)
@@ -71,7 +71,7 @@ def housekeeping_job(config: Config) -> JobSpec:
 
         store = app.store(config)
         store.compact()
-        expired = intros.expire(store, intros.rules(config), now)
+        expired = intros.expire(store, app.intro_rules(config), now)
         if expired:
             log.info("intros: %d asks expired without both answers", expired)
 

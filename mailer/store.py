@@ -662,11 +662,6 @@ class Store:
             docs = db.table(INTROS).all()
         return sorted((Intro.from_doc(dict(d)) for d in docs), key=lambda i: (i.asked_at, i.key))
 
-    def put_intros(self, intros: Sequence[Intro]) -> None:
-        """Store these introductions (new, or replacing the one with the same key)."""
-        with self.transaction() as db:
-            _put_intros(db, intros)
-
     def update_intros(
         self, change: Callable[[Sequence[Intro]], Sequence[Intro]]
     ) -> Sequence[Intro]:

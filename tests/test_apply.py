@@ -154,13 +154,17 @@ def test_forwards_log_the_original_sender() -> None:
 
 def test_bcc_and_look_alikes_are_told_apart() -> None:
     def kind(headers: str) -> str | None:
-        return kind_of(read_mail(headers.replace("\n", "\r\n").encode() + b"\r\n\r\nx"), ADDRESS)
+        raw = headers.replace("\n", "\r\n").encode() + b"\r\n\r\nx"
+        return kind_of(read_mail(raw), ADDRESS, ["me@example.org"])
 
     assert kind(f"To: {ADDRESS}") == "commands"
+    assert kind(f"To: {ADDRESS}\nCc: me@example.org") == "commands"  # reply-all to a digest
+    assert kind(f"To: anna@a.example\nCc: {ADDRESS}") == "bcc_log"  # not shown to mailer alone
     assert kind(f"To: anna@a.example\nBcc: {ADDRESS}") == "bcc_log"
     assert kind(f"To: anna@a.example\nDelivered-To: {ADDRESS}") == "bcc_log"
     assert kind(f"To: undisclosed-recipients:;\nDelivered-To: {ADDRESS}") == "commands"
     assert kind("To: me+mailer-old@example.org") == "near_miss"
+    assert kind("To: me+mailerlite@example.org") is None  # another plus address of the owner
     assert kind("To: ME+MAILER@example.org") == "near_miss"
     assert kind("To: me+lists@example.org") is None
     assert kind("To: me+mailer-k3x9q2@other.example") is None
@@ -199,3 +203,9 @@ def test_any_mail_is_read_without_error_and_strangers_change_nothing(
     assert set(applied.changed) <= set(PEOPLE)
     assert len(applied.outcomes) == len(results)
     assert kind in (None, "commands", "bcc_log", "near_miss")
+
+
+def test_a_huge_duration_is_an_error_not_a_crash() -> None:
+    _, outcomes = apply("snooze anna 9999y\nsnooze anna 2w")
+    assert outcomes[0] == (False, "snooze: '9999y' is longer than 100 years")
+    assert outcomes[1][0]

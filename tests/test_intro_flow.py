@@ -145,7 +145,7 @@ def test_the_whole_double_opt_in(account: tuple[ImapUser, Path]) -> None:
     again = json.loads(ok(user, config, "intro", "suggest", "--format", "json"))
     assert all((s["a"], s["b"]) != ("anna@a.example", "bert@b.example") for s in again)
     with_anna = next(s for s in again if "anna@a.example" in (s["a"], s["b"]))
-    assert "the introduction to bert@b.example went badly" in with_anna["warnings"]
+    assert any("the introduction to bert@b.example went badly" in w for w in with_anna["warnings"])
 
 
 def test_a_no_closes_the_pair_and_an_ask_expires(account: tuple[ImapUser, Path]) -> None:
@@ -259,7 +259,9 @@ def test_templates_say_who_and_why_and_keep_hard_names_safe(tmp_path: Path) -> N
     )
     assert ask.subject == "Would you like to meet Zoë Müller Bcc: x@evil.example?"
     assert "Hi José," in ask.body and "Both love Rust." in ask.body
-    assert "you both work on rust" in ask.body and "hiring meets looking" in ask.body
+    assert "you both work on rust" in ask.body
+    # not told before Zoë agreed: her own tags ("hiring") stay out of the ask
+    assert "hiring" not in ask.body
     msg = email.message_from_bytes(both.message, policy=policy.default)
     assert msg["Bcc"] is None and len(msg["To"].addresses) == 2
     assert msg["Subject"] == "Introduction: José Álvarez <> Zoë Müller Bcc: x@evil.example"

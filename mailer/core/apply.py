@@ -142,7 +142,7 @@ def apply_commands(
             continue
         try:
             new, said, entry = _effect(r.command, contact, when, source, intro or _no_intro)
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:  # e.g. a snooze past the year 9999
             outcomes.append(LineOutcome(r.line, False, str(e)))
             continue
         if new != contact:

@@ -183,11 +183,11 @@ def near_miss(info: MailInfo, command_address: str) -> str | None:
         return None  # no tag, so no wrong tag
     domain = address.rpartition("@")[2]
     for recipient in info.recipients:
-        if (
-            recipient != address
-            and recipient.startswith(stem)
-            and recipient.rpartition("@")[2] == domain
-        ):
+        local, _, r_domain = recipient.rpartition("@")
+        if recipient == address or r_domain != domain or not local.startswith(stem):
+            continue
+        rest = local[len(stem) :]
+        if rest == "" or rest[0] in "-_.":  # me+mailer, me+mailer-old; not me+mailerlite
             return recipient
     return None
 
@@ -203,20 +203,19 @@ def command_stem(address: str) -> str:
     return f"{base}+{re.split(r'[-_.]', tag, maxsplit=1)[0]}"
 
 
-def kind_of(info: MailInfo, command_address: str) -> str | None:
+def kind_of(info: MailInfo, command_address: str, own: Collection[str] = ()) -> str | None:
     """What a mail to the command address is: "commands", "bcc_log", "near_miss" or None.
 
-    The address in To or Cc: the mail talks to mailer. Only in Bcc (or only
-    in the delivery headers) while the mail is written to other people: the
-    owner copied mailer on a mail to them, which logs that mail and runs no
-    command (its text is for them, not for mailer).
+    Written to mailer alone (the owner's own addresses aside): the mail talks
+    to mailer. Written to other people too, with mailer in Bcc, Cc or only in
+    the delivery headers: the owner copied mailer on a mail to them, which
+    logs that mail and runs no command (its text is for them, not for mailer).
     """
     address = command_address.strip().lower()
     if not is_command_mail(info, command_address):
         return "near_miss" if near_miss(info, command_address) else None
-    if address in info.to_cc:
-        return "commands"
-    others = [a for a in info.to_cc if a != address]
+    mine = {address, *(a.strip().lower() for a in own)}
+    others = [a for a in info.to_cc if a not in mine]
     return "bcc_log" if others else "commands"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+MAX_DAYS = 100 * 365  # longer is a typo, and would overflow a date
 _UNITS = {"h": 1 / 24, "d": 1, "w": 7, "m": 30, "y": 365}
 _PART = re.compile(r"(\d+)\s*([hdwmy])")
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[hdwmy]\s*)+$")
@@ -21,6 +22,8 @@ def parse_duration(text: str) -> timedelta:
     days = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(lowered))
     if days <= 0:
         raise ValueError(f"{text!r} is not a duration longer than zero")
+    if days > MAX_DAYS:
+        raise ValueError(f"{text!r} is longer than 100 years")
     return timedelta(days=days)
 
 

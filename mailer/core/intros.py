@@ -12,7 +12,8 @@ strict about who qualifies and lets nothing happen without both sides' word:
 - Ranking: each shared tag scores more the rarer it is among the eligible
   (1 + ln(eligible / holders)): two people who both care about "rust" are a
   better match than two who both live in "berlin". A configured
-  complementary pair (`hiring` with `looking`) scores twice a shared tag.
+  complementary pair (`hiring` with `looking`) scores one and a half times
+  the rarer of its two tags.
   Ties: the higher trust of the weaker side, then the fresher last contact.
 
 Suggesting is sparse, not a scan of all pairs: pairs come from the holders of
@@ -50,6 +51,7 @@ __all__ = [
     "answer",
     "ask",
     "effective",
+    "latest_for_pair",
     "needed_drafts",
     "open_for",
     "record_outcome",
@@ -129,7 +131,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
-def _latest_for_pair(intros: Iterable[Intro], a: str, b: str) -> Intro | None:
+def latest_for_pair(intros: Iterable[Intro], a: str, b: str) -> Intro | None:
     pair = _pair(a, b)
     found = [i for i in intros if (i.a, i.b) == pair]
     return max(found, key=lambda i: i.asked_at) if found else None
@@ -166,7 +168,7 @@ def ask(
     """
     if a.email == b.email:
         raise ValueError("an introduction needs two different people")
-    latest = _latest_for_pair(intros, a.email, b.email)
+    latest = latest_for_pair(intros, a.email, b.email)
     stamp = iso(now) or ""
     if latest is not None:
         latest = effective(latest, rules, now)
@@ -387,13 +389,14 @@ def suggest(
             blocked.add((intro.a, intro.b))
 
     trust = [c.trust for c in people]
-    stale = [_days(c, now) for c in people]
     never = 10**6  # no exchange on record: the stalest
+    stale = [never if (d := _days(c, now)) is None else d for c in people]
 
     def rank(item: tuple[tuple[int, int], float]) -> tuple[float, int, int]:
         (i, j), s = item
-        return (s, min(trust[i], trust[j]), -max(stale[i] or never, stale[j] or never))
+        return (s, min(trust[i], trust[j]), -max(stale[i], stale[j]))
 
+    index = {c.email: i for i, c in enumerate(people)}
     want = limit if limit is not None else rules.suggest_limit
     bad = _bad_outcomes(intros)
     out: list[Suggestion] = []
@@ -419,7 +422,7 @@ def suggest(
         key=lambda s: (
             -s.score,
             -min(s.a.trust, s.b.trust),
-            max(_days(s.a, now) or never, _days(s.b, now) or never),
+            max(stale[index[s.a.email]], stale[index[s.b.email]]),
             s.a.email,
             s.b.email,
         )

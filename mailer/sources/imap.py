@@ -266,7 +266,7 @@ class ImapCommandBox:
         from mailer.core.commands import command_stem
 
         stem = command_stem(address)
-        criteria: list[Any] = []
+        criteria: list[Any] = ["NOT", "DELETED"]
         for name in ("To", "Cc", "Bcc", "Delivered-To"):
             criteria += ["OR", "HEADER", name, stem]
         criteria += ["HEADER", "X-Original-To", stem]
@@ -305,13 +305,13 @@ class ImapCommandBox:
                 self._client.move(uids, folder)
             else:
                 # COPY, then delete: a crash in between leaves a copy in both (harmless,
-                # the store knows the mail was applied), never none.
+                # the store knows the mail was applied), never none. Without UIDPLUS
+                # nothing is expunged: EXPUNGE would also remove mail the owner's own
+                # client marked deleted; the search skips \Deleted mail instead.
                 self._client.copy(uids, folder)
                 self._client.delete_messages(uids)
                 if self._client.has_capability("UIDPLUS"):
                     self._client.uid_expunge(uids)
-                else:
-                    self._client.expunge()
 
 
 def uid_set(uids: list[int]) -> str:
