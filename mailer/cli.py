@@ -558,9 +558,12 @@ def digest_run(obj: Ctx, dry_run: bool) -> None:
     from mailer import digest as digesting
 
     config, now = obj.config, clock.now()
+    if not dry_run:
+        click.echo(digesting.run(config, now))
+        return
     prepared = digesting.prepare(config, now)
-    click.echo(digesting.deliver(config, prepared, now, dry_run=dry_run))
-    if dry_run and prepared.digest is not None and not prepared.digest.empty:
+    click.echo(digesting.deliver(config, prepared, now, dry_run=True))
+    if prepared.digest is not None and not prepared.digest.empty:
         click.echo("")
         click.echo(prepared.text, nl=False)
 

@@ -241,4 +241,9 @@ def _record(config: Config, prepared: Prepared, now: datetime, *, folder: str | 
 
 def run(config: Config, now: datetime, *, dry_run: bool = False) -> str:
     """Deliver today's digest unless it was delivered already; one line saying what happened."""
-    return deliver(config, prepare(config, now), now, dry_run=dry_run)
+    if dry_run:
+        return deliver(config, prepare(config, now), now, dry_run=True)
+    # prepared (its record looked up) and delivered under one lock: a second process
+    # waits, then finds the record and sends nothing
+    with app.store(config).outbox_lock():
+        return deliver(config, prepare(config, now), now)

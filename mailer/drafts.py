@@ -76,7 +76,14 @@ def write(
         return [
             Outcome(p, f"skipped ({p.skipped})" if p.skipped else "would write") for p in prepared
         ]
-    existing = target.existing_keys() if prepared else set()
+    if not prepared:
+        return []
+    with store.outbox_lock():  # another process writing drafts now waits, then sees ours
+        return _write(prepared, store, target, now)
+
+
+def _write(prepared: list[Prepared], store: Store, target: Drafts, now: datetime) -> list[Outcome]:
+    existing = target.existing_keys()
     outcomes = []
     for p in prepared:
         if p.skipped:

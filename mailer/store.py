@@ -303,6 +303,26 @@ class Store:
         finally:
             storage.close()
 
+    @contextlib.contextmanager
+    def outbox_lock(self) -> Iterator[None]:
+        """Held while mail leaves mailer: drafts appended, the digest sent.
+
+        Writing a draft checks the Drafts folder for its key, then appends;
+        sending the digest checks its record, then sends. Two processes (the
+        daemon and `mailer drafts run`) doing that at once could both write,
+        so they take turns on `<store>.outbox.lock`. It is a lock of its own,
+        not the store's: a slow server must not hold up scans. Never taken
+        while a store transaction is open (that order could deadlock).
+        """
+        os.makedirs(self.path.parent, mode=DIR_MODE, exist_ok=True)
+        path = self.path.with_name(self.path.name + ".outbox.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the flock
+
     def _mode_ok(self) -> bool:
         try:
             return stat.S_IMODE(os.stat(self.path).st_mode) == FILE_MODE

@@ -7,6 +7,8 @@ this can tell a missing aiosmtpd (ImportError) from a failing test.
 
 from __future__ import annotations
 
+import asyncio
+
 import shutil
 import socket
 import ssl
@@ -64,6 +66,7 @@ class Recorder:
     refuse_senders: set[str] = field(default_factory=set)
     refuse_recipients: set[str] = field(default_factory=set)
     received: list[Received] = field(default_factory=list)
+    delay: float = 0.0  # seconds before DATA is answered: a slow server, for races
 
     async def handle_MAIL(
         self, server: Server, session: Session, envelope: Envelope, address: str, options: Any
@@ -83,6 +86,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Server, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         content = envelope.original_content or b""
         self.received.append(Received(str(envelope.mail_from), list(envelope.rcpt_tos), content))
         return "250 OK queued"

@@ -208,6 +208,24 @@ def test_digest_run_sends_one_mail_by_smtp(smtp_server: Any, tmp_path: Path) -> 
     assert not (tmp_path / "Drafts").exists()
 
 
+def test_two_runs_at_once_send_one_digest(smtp_server: Any, tmp_path: Path) -> None:
+    """The daemon's digest job and `mailer digest run` at the same moment: one mail."""
+    import os
+    import subprocess
+    import sys
+
+    smtp_server.handler.delay = 1.5  # every run has read "not sent yet" before one finishes
+    config = local_config(tmp_path, smtp_server.port)
+    cmd = [sys.executable, "-m", "mailer", "--config", str(config), "digest", "run"]
+    env = {**os.environ, **ENV}
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=60)[0] for p in runs]
+    assert all(p.returncode == 0 for p in runs), outs
+    assert len(smtp_server.handler.received) == 1
+    assert sum(o.startswith("sent the digest") for o in outs) == 1
+    assert sum("delivered already" in o for o in outs) == 3
+
+
 def test_without_a_command_address_the_digest_says_how_to_set_one_up(
     smtp_server: Any, tmp_path: Path
 ) -> None:
