@@ -8,7 +8,6 @@ this can tell a missing aiosmtpd (ImportError) from a failing test.
 from __future__ import annotations
 
 import asyncio
-
 import shutil
 import socket
 import ssl
