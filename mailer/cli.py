@@ -845,6 +845,7 @@ def _weed_targets(people: list[Any], who: tuple[str, ...]) -> list[Any]:
 def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> None:
     """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
     from mailer import app
+    from mailer.core import contacts as people_core
     from mailer.core.rules import effective_status, plan
     from mailer.model import STATUSES, iso
 
@@ -882,9 +883,8 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
                 click.echo(f"{c.email}: not weeded ({status}); nothing to undo")
                 continue
             known = c.weeded_from in STATUSES and c.weeded_from != "weeded"
-            back = c.weeded_from if known else "active"
             back_now = effective_status(
-                store.update_contact(c.email, status=back, weeded_from=None), rules, now
+                store.change_contact(c.email, people_core.unweed), rules, now
             )
             click.echo(f"{c.email}: {back_now} again" + ("" if known else " (no status was kept)"))
             continue
@@ -892,7 +892,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
             click.echo(f"{c.email}: already weeded")
             continue
         # the stored status is kept (and restored), the rules' word on it is shown
-        store.update_contact(c.email, status="weeded", weeded_from=c.status)
+        store.change_contact(c.email, people_core.weed)
         item = candidates.get(c.email)
         why = (
             f"{item.kind.replace('_', '-')}: {item.reason}"

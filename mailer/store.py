@@ -418,6 +418,10 @@ class Store:
 
     def update_contact(self, email: str, /, **fields: Any) -> Contact:
         """Set `fields` of one contact and return it; UsageError if there is none."""
+        return self.change_contact(email, lambda c: dataclasses.replace(c, **fields))
+
+    def change_contact(self, email: str, change: Callable[[Contact], Contact]) -> Contact:
+        """One contact through `change`, read and written in one transaction."""
         email = email.strip().lower()
         with self.transaction() as db:
             table = db.table(CONTACTS)
@@ -427,7 +431,7 @@ class Store:
             if doc_id is None:
                 raise UsageError(f"no contact {email}")
             current = next(Contact.from_doc(d) for d in docs if d.doc_id == doc_id)
-            updated = dataclasses.replace(current, **fields)
+            updated = change(current)
             updated = dataclasses.replace(updated, email=updated.email.strip().lower())
             other = ids.get(updated.email)
             if other is not None and other != doc_id:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.core.commands import Command, LineResult
+from mailer.core.contacts import weed
 from mailer.core.durations import parse_duration
 from mailer.core.headers import Identity, message_id_key
 from mailer.core.mailtext import Forwarded, MailInfo
@@ -109,10 +110,8 @@ def _effect(
     if verb == "trust":
         return dataclasses.replace(c, trust=int(args[0])), f"trust {args[0]}", None
     if verb == "weed":
-        if c.status == "weeded":
-            return c, "weeded already", None
         # as `mailer weed --apply`: the status before is kept, for `mailer weed --undo`
-        return dataclasses.replace(c, status="weeded", weeded_from=c.status), "weeded", None
+        return weed(c), "weeded already" if c.status == "weeded" else "weeded", None
     if verb == "ignore":
         return dataclasses.replace(c, status="ignored"), "ignored", None
     if verb == "intro":

@@ -155,6 +155,21 @@ def merge(keep: Contact, other: Contact) -> Contact:
     )
 
 
+def weed(c: Contact) -> Contact:
+    """Pruned: no drafts, never introduced; the status before is kept for `unweed`."""
+    if c.status == "weeded":
+        return c
+    return dataclasses.replace(c, status="weeded", weeded_from=c.status)
+
+
+def unweed(c: Contact) -> Contact:
+    """The status `weed` kept (active when none was kept); unchanged when not weeded."""
+    if c.status != "weeded":
+        return c
+    back = c.weeded_from if c.weeded_from in _STATUS_RANK and c.weeded_from != "weeded" else None
+    return dataclasses.replace(c, status=back or "active", weeded_from=None)
+
+
 def resolve(contacts: Iterable[Contact], who: str) -> Contact:
     """The contact `who` names: an address, or a name (or part of one) that only one has.
 
