@@ -333,3 +333,35 @@ def test_daemon_applies_command_mail_within_seconds(imap_user: ImapUser, tmp_pat
     assert code == 0, text
     assert "Traceback" not in text
     assert text.count("scan ok") >= 2  # the scan at start, and the one new mail triggered
+
+
+def test_an_oauth2_token_is_fetched_again_for_each_reconnect(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Access tokens expire; the first one must not be reused for every reconnect."""
+    import mailer.sources.imap as imap
+
+    used: list[str | None] = []
+
+    def refuse(account: object, password: str | None, token: str | None = None) -> None:
+        used.append(token)
+        raise ConnectError("server down")
+
+    monkeypatch.setattr(imap, "connect", refuse)
+    config = load(str(write_config(tmp_path, None, account={"host": "127.0.0.1", "username": "u"})))
+    tokens = iter(["t2", "t3", "t4"])
+    watcher = InboxWatcher(
+        config.require_account(),
+        lambda: None,
+        logging.getLogger("test-idle"),
+        password=None,
+        oauth2_token="t1",
+        min_backoff=0.01,
+        max_backoff=0.01,
+        token_source=lambda: next(tokens),
+    ).start()
+    deadline = time.monotonic() + 10
+    while len(used) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    watcher.stop()
+    assert used[:3] == ["t1", "t2", "t3"]

@@ -91,6 +91,7 @@ class InboxWatcher:
         min_backoff: float = 1.0,
         max_backoff: float = 300.0,
         renew_seconds: float = RENEW_SECONDS,
+        token_source: Callable[[], str | None] | None = None,
     ) -> None:
         self.account = account
         self.on_new = on_new
@@ -102,6 +103,7 @@ class InboxWatcher:
         self._log = log
         self._password = password
         self._token = oauth2_token
+        self._token_source = token_source  # a fresh OAuth2 token for each reconnect
         self._where = f"{account.host}:{account.port}"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._main, name="mailer-idle", daemon=True)
@@ -124,6 +126,8 @@ class InboxWatcher:
         token = credentials.oauth2_token(account)
         secret = None if token else credentials.password(account)
         options.setdefault("folder", config.get("folders.inbox"))
+        if token:  # access tokens expire within hours: ask the command again on reconnect
+            options.setdefault("token_source", lambda: credentials.oauth2_token(account))
         return cls(account, on_new, log, password=secret, oauth2_token=token, **options)
 
     # -- control (any thread)
@@ -181,6 +185,8 @@ class InboxWatcher:
         """One connection: IDLE until stop(); False when the server has no IDLE."""
         from mailer.sources.imap import connect
 
+        if reconnect and self._token_source is not None:
+            self._token = self._token_source()
         client = self._client = connect(self.account, self._password, self._token)
         with self._guard():
             if not client.has_capability("IDLE"):
