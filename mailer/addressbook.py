@@ -27,7 +27,6 @@ from mailer.core.addressbook import (
 from mailer.errors import UsageError
 from mailer.model import Contact
 
-FORMATS = ("vcard", "csv")
 _EXTENSIONS = {".vcf": "vcard", ".vcard": "vcard", ".csv": "csv"}
 
 
@@ -113,8 +112,7 @@ def _sniff(text: str) -> str:
 def import_(config: Config, path: Path, fmt: str | None, *, dry_run: bool) -> ImportPlan:
     """Merge the contacts of the file into the store (unless `dry_run`); the plan."""
     cards = read(path, fmt)
-    command_address = config.get("commands.address")
-    own = (*config.me_addresses, *([command_address] if command_address else []))
+    own = app.identity(config).addresses  # the owner's, and the command address
     store = app.store(config)
     if dry_run:
         return plan_import(store.contacts(), cards, own=own)

@@ -368,10 +368,11 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
         click.echo(render([row], list(row), fmt))
 
 
+BOOK_FORMATS = ("vcard", "csv")  # what mailer.addressbook reads and writes
 _BOOK_FORMAT = click.option(
     "--format",
     "fmt",
-    type=click.Choice(("vcard", "csv")),
+    type=click.Choice(BOOK_FORMATS),
     help="vcard or csv (default: from the file's extension .vcf/.vcard/.csv)",
 )
 

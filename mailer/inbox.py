@@ -135,7 +135,7 @@ def _read(
         label = f"your mail {info.subject!r}"
         if people:
             day = parsed.interactions[0].when.date().isoformat()
-            said = LineOutcome(label, True, f"logged to {', '.join(people)} on {day}")
+            said = LineOutcome(label, True, f"on record: your mail to {', '.join(people)} of {day}")
         else:
             said = LineOutcome(label, False, f"not logged: {parsed.skipped or parsed.error}")
         return _Reading(item, info, key, "bcc_log", verdict.reason, (parsed,), (said,))

@@ -179,5 +179,5 @@ def forward_interactions(
         interaction = Interaction(f.sender, f.name, date, "in", f.subject)
         parsed.append(Parsed(key=_forward_key(f), interactions=(interaction,)))
         undated = "" if f.date is not None else " (no date in the forward: the mail's date)"
-        outcomes.append(LineOutcome(label, True, f"logged their mail of {_day(date)}{undated}"))
+        outcomes.append(LineOutcome(label, True, f"on record: their mail of {_day(date)}{undated}"))
     return parsed, outcomes
