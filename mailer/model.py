@@ -117,14 +117,17 @@ class Contact:
 
     @property
     def last_contact(self) -> str | None:
-        dates = [d for d in (self.last_inbound, self.last_outbound, self.last_logged) if d]
-        return max(dates) if dates else None  # ISO strings in UTC sort as times
+        # ISO strings in UTC sort as times; "" (none) sorts first. Per contact in listings.
+        last = max(self.last_inbound or "", self.last_outbound or "", self.last_logged or "")
+        return last or None
 
     @property
     def outbound_unanswered(self) -> int:
         """Outbound messages since they last answered (inbound, or an exchange the owner logged)."""
+        if not self.recent_out:
+            return 0
         answered = max(self.last_inbound or "", self.last_logged or "")
-        return sum(1 for t in self.recent_out if t > answered)
+        return len([t for t in self.recent_out if t > answered])
 
     def to_json(self) -> dict[str, Any]:
         """The SPEC section 4 contract object (plus a few extra keys)."""
