@@ -241,3 +241,33 @@ def test_kill_9_during_drafts_never_leaves_two_copies(imap_user: ImapUser, tmp_p
     keys = Counter(str(m["X-Mailer-Draft-Key"]) for _, m in drafts_in_folder(imap_user))
     assert len(keys) == 40 and set(keys.values()) == {1}
     assert due(config, imap_user) == []
+
+
+def test_drafts_runs_at_the_same_time_write_each_draft_once(
+    imap_user: ImapUser, tmp_path: Path
+) -> None:
+    """The daemon's drafts job and a `mailer drafts run` by hand, at once: one copy each."""
+    people = [(f"Person {k}", f"p{k}@people.example") for k in range(60)]
+    imap_user.append(
+        "INBOX",
+        [mail_in(n, a, NOW - timedelta(days=200 + k), k) for k, (n, a) in enumerate(people)],
+    )
+    imap_user.append(
+        "Sent", [mail_out(a, NOW - timedelta(days=199 + k), k) for k, (n, a) in enumerate(people)]
+    )
+    config = write_config(
+        tmp_path,
+        imap_user,
+        rules={"max_drafts_per_day": 100, "weekdays_only": False, "jitter": "0d"},
+    )
+    assert mailer(config, "scan", user=imap_user, env=ENV).returncode == 0
+    for _, a in people:
+        mailer(config, "contacts", "set", a, "--status", "active", env=ENV)
+    env = {**os.environ, **ENV, PASSWORD_ENV: imap_user.password}
+    cmd = [sys.executable, "-m", "mailer", "--config", str(config), "drafts", "run"]
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    for proc in runs:
+        proc.communicate(timeout=120)
+        assert proc.returncode == 0
+    keys = Counter(str(m["X-Mailer-Draft-Key"]) for _, m in drafts_in_folder(imap_user))
+    assert len(keys) == 60 and set(keys.values()) == {1}
