@@ -145,14 +145,16 @@ def _contacts(draw: st.DrawFn) -> list[Contact]:
                 name_fixed=draw(st.booleans()) if name else False,
                 status=draw(st.sampled_from(STATUSES)),
                 tier=draw(st.none() | _WORD.map(str.strip).filter(bool)),
-                tags=tuple(
-                    draw(
-                        st.lists(
-                            _WORD.map(lambda t: t.strip().lower()).filter(
-                                lambda t: t and t == t.strip().lower() and t != "mycontacts"
-                            ),
-                            unique=True,
-                            max_size=4,
+                tags=tuple(  # sorted, as mailer keeps them
+                    sorted(
+                        draw(
+                            st.lists(
+                                _WORD.map(lambda t: t.strip().lower()).filter(
+                                    lambda t: t and t == t.strip().lower() and t != "mycontacts"
+                                ),
+                                unique=True,
+                                max_size=4,
+                            )
                         )
                     )
                 ),

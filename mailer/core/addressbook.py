@@ -635,7 +635,7 @@ def _apply(c: Contact, card: ImportedContact) -> Contact:
         changes["cadence"] = card.cadence
     new_tags = [t for t in card.tags or () if t not in c.tags]
     if new_tags:
-        changes["tags"] = (*c.tags, *new_tags)  # united; what is there keeps its order
+        changes["tags"] = tuple(sorted({*c.tags, *new_tags}))  # united and sorted, as everywhere
     if card.notes is not None:
         notes = _notes(c.notes, card.notes)
         if notes != c.notes:
