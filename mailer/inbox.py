@@ -246,7 +246,9 @@ def run(
             record = _confirm(config, store, record, reading.info, now)
         handled.append(Handled(item.uid, record, new))
     written = []
-    if drafts is not None and not dry_run and any(h.new and h.record.accepted for h in handled):
+    answered = not dry_run and any(h.new and h.record.accepted for h in handled)
+    # the Drafts folder is looked up only when an answer made an introduction due
+    if drafts is not None and answered and intros.pending(config)[0]:
         written = intros.write_pending(config, drafts(), now)
     return InboxRun(handled, written)
 
