@@ -204,9 +204,9 @@ def test_template_error_writes_nothing(setup: tuple[ImapUser, Path], tmp_path: P
     assert not drafts_in_folder(user)
 
 
-@pytest.mark.slow
-def test_kill_9_during_drafts_never_leaves_two_copies(imap_user: ImapUser, tmp_path: Path) -> None:
-    people = [(f"Person {k}", f"p{k}@people.example") for k in range(40)]
+def many_due(imap_user: ImapUser, tmp_path: Path, count: int) -> Path:
+    """A config whose store has `count` active contacts, all due for a reconnect draft now."""
+    people = [(f"Person {k}", f"p{k}@people.example") for k in range(count)]
     imap_user.append(
         "INBOX",
         [mail_in(n, a, NOW - timedelta(days=200 + k), k) for k, (n, a) in enumerate(people)],
@@ -222,6 +222,12 @@ def test_kill_9_during_drafts_never_leaves_two_copies(imap_user: ImapUser, tmp_p
     assert mailer(config, "scan", user=imap_user, env=ENV).returncode == 0
     for _, a in people:
         mailer(config, "contacts", "set", a, "--status", "active", env=ENV)
+    return config
+
+
+@pytest.mark.slow
+def test_kill_9_during_drafts_never_leaves_two_copies(imap_user: ImapUser, tmp_path: Path) -> None:
+    config = many_due(imap_user, tmp_path, 40)
     env = {**os.environ, **ENV, PASSWORD_ENV: imap_user.password}
     rng = random.Random(7)
     for _ in range(12):
@@ -247,22 +253,7 @@ def test_drafts_runs_at_the_same_time_write_each_draft_once(
     imap_user: ImapUser, tmp_path: Path
 ) -> None:
     """The daemon's drafts job and a `mailer drafts run` by hand, at once: one copy each."""
-    people = [(f"Person {k}", f"p{k}@people.example") for k in range(60)]
-    imap_user.append(
-        "INBOX",
-        [mail_in(n, a, NOW - timedelta(days=200 + k), k) for k, (n, a) in enumerate(people)],
-    )
-    imap_user.append(
-        "Sent", [mail_out(a, NOW - timedelta(days=199 + k), k) for k, (n, a) in enumerate(people)]
-    )
-    config = write_config(
-        tmp_path,
-        imap_user,
-        rules={"max_drafts_per_day": 100, "weekdays_only": False, "jitter": "0d"},
-    )
-    assert mailer(config, "scan", user=imap_user, env=ENV).returncode == 0
-    for _, a in people:
-        mailer(config, "contacts", "set", a, "--status", "active", env=ENV)
+    config = many_due(imap_user, tmp_path, 60)
     env = {**os.environ, **ENV, PASSWORD_ENV: imap_user.password}
     cmd = [sys.executable, "-m", "mailer", "--config", str(config), "drafts", "run"]
     runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(3)]
