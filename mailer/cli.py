@@ -848,7 +848,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
     from mailer import app
     from mailer.core import contacts as people_core
     from mailer.core.rules import effective_status, plan
-    from mailer.model import STATUSES, iso
+    from mailer.model import iso
 
     if apply_ and undo:
         raise UsageError("give either --apply or --undo")
@@ -883,10 +883,9 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
                 status = effective_status(c, rules, now)
                 click.echo(f"{c.email}: not weeded ({status}); nothing to undo")
                 continue
-            known = c.weeded_from in STATUSES and c.weeded_from != "weeded"
-            back_now = effective_status(
-                store.change_contact(c.email, people_core.unweed), rules, now
-            )
+            restored = store.change_contact(c.email, people_core.unweed)
+            known = restored.status == c.weeded_from  # unweed found a status to go back to
+            back_now = effective_status(restored, rules, now)
             click.echo(f"{c.email}: {back_now} again" + ("" if known else " (no status was kept)"))
             continue
         if c.status == "weeded":
