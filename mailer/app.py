@@ -8,14 +8,14 @@ command pays for the module's imports at start-up.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailer.config import Config
-from mailer.model import Contact, DraftRecord, iso
+from mailer.model import Contact, iso
 from mailer.store import Store
 
 if TYPE_CHECKING:
@@ -97,11 +97,15 @@ def _section(config: Config, section: str, cls: type[_T]) -> _T:
     return cls(**{f.name: config.get(f"{section}.{f.name}") for f in fields})
 
 
-def plan(config: Config, now: datetime) -> Plan:
+def plan(config: Config, now: datetime, open_keys: Collection[str] | None = None) -> Plan:
+    """The plan at `now`; without `open_keys`, the Drafts folder as last seen."""
     from mailer.core.rules import plan as make_plan
 
-    contacts, drafts = store(config).contacts_and_drafts()
-    return make_plan(contacts, drafts, rules(config), now)
+    s = store(config)
+    contacts, drafts = s.contacts_and_drafts()
+    if open_keys is None:
+        open_keys = s.open_draft_keys()
+    return make_plan(contacts, drafts, rules(config), now, open_keys)
 
 
 def renderer(config: Config) -> Renderer:
@@ -159,19 +163,22 @@ def scan_source(
 def contact_rows(
     config: Config, now: datetime, contacts: list[Contact] | None = None
 ) -> list[dict[str, Any]]:
-    """Contacts as SPEC section 4 objects, with the status and next_due the rules give."""
-    from mailer.core.rules import status_and_next_due
+    """Contacts as SPEC section 4 objects, with what the rules say of each (lane, ...)."""
+    from mailer.core.rules import judge_all
 
-    everyone, drafts = store(config).contacts_and_drafts()
+    s = store(config)
+    everyone, drafts = s.contacts_and_drafts()
     people = everyone if contacts is None else contacts
-    by_email: dict[str, list[DraftRecord]] = {}
-    for record in drafts:
-        by_email.setdefault(record.email, []).append(record)
-    r = rules(config)
+    lanes = judge_all(people, drafts, rules(config), now, s.open_draft_keys())
     rows = []
     for c in people:
+        j = lanes[c.email]
         row = c.to_json()
-        status, due = status_and_next_due(c, by_email.get(c.email, []), r, now)
-        row["status"], row["next_due"] = status, iso(due)
+        row["status"] = j.status
+        row["next_due"] = iso(j.due_at)
+        row["lane"] = j.lane
+        row["strength"] = j.strength
+        row["rhythm_days"] = j.rhythm_days
+        row["reason"] = j.reason
         rows.append(row)
     return rows

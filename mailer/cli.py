@@ -590,7 +590,6 @@ WEED_COLUMNS = (
     "outbound_unanswered",
     "reason",
 )
-WEED_KINDS = ("dormant", "one_sided")
 
 
 def _tier_name(text: str, tiers: list[str]) -> str:
@@ -787,7 +786,7 @@ def seed(
         )
         click.echo(f"{contact.email}: {said}")
         return
-    seeds = seeds_to_triage(app.store(config).contacts(), rules, now)
+    seeds = seeds_to_triage(app.plan(config, now).lanes)
     if triage:
         if not seeds:
             click.echo("no new contacts to triage")
@@ -801,20 +800,23 @@ def seed(
     click.echo(render([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt))
 
 
-def _weed_row(item: Any, c: Any, now: datetime) -> dict[str, Any]:
+def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
     from mailer.model import parse_iso
 
+    c = j.contact
     last = parse_iso(c.last_contact)
     return {
-        "kind": item.kind,
-        "email": item.email,
-        "name": item.name,
+        "kind": "dormant" if j.lane == "rekindle" else j.lane,
+        "lane": j.lane,
+        "email": c.email,
+        "name": c.name,
         "status": c.status,
         "last_contact": c.last_contact,
         "days_since": (now - last).days if last else None,
         "last_inbound": c.last_inbound,
         "outbound_unanswered": c.outbound_unanswered,
-        "reason": item.reason,
+        "strength": j.strength,
+        "reason": j.reason,
     }
 
 
@@ -847,8 +849,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
     """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
     from mailer import app
     from mailer.core import contacts as people_core
-    from mailer.core.rules import effective_status, plan
-    from mailer.model import iso
+    from mailer.core.rules import judge_all
 
     if apply_ and undo:
         raise UsageError("give either --apply or --undo")
@@ -858,48 +859,41 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         raise UsageError("WHO goes with --apply or --undo", hint="mailer weed --apply WHO")
     config, now = obj.config, clock.now()
     store, rules = app.store(config), app.rules(config)
-    people, drafts = store.contacts_and_drafts()  # read once: the plan of app.plan, on these
-    items = [] if undo else plan(people, drafts, rules, now).items
-    candidates = {i.email: i for i in items if i.kind in WEED_KINDS}
+    lanes = app.plan(config, now).lanes
     if not who:
-        by_email = {c.email: c for c in people}
-        now_iso = iso(now) or ""
-        rows = [
-            _weed_row(item, c, now)
-            for item in candidates.values()
-            if (c := by_email.get(item.email)) is not None
-            # snoozed: "ask me again later", as in the digest
-            and not (c.snoozed_until and c.snoozed_until > now_iso)
-        ]
+        rows = [_weed_row(j, now) for j in lanes.values() if j.weed_candidate]
         rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]))
         if fmt == "table" and not rows:
             click.echo("nothing to weed")
             return
         click.echo(render(rows, WEED_COLUMNS, fmt))
         return
-    for c in _weed_targets(people, who):
+
+    def status_of(c: Any) -> str:
+        return judge_all([c], [], rules, now)[c.email].status
+
+    for c in _weed_targets([j.contact for j in lanes.values()], who):
         if undo:
             if c.status != "weeded":
-                status = effective_status(c, rules, now)
-                click.echo(f"{c.email}: not weeded ({status}); nothing to undo")
+                click.echo(f"{c.email}: not weeded ({lanes[c.email].status}); nothing to undo")
                 continue
             restored = store.change_contact(c.email, people_core.unweed)
             known = restored.status == c.weeded_from  # unweed found a status to go back to
-            back_now = effective_status(restored, rules, now)
-            click.echo(f"{c.email}: {back_now} again" + ("" if known else " (no status was kept)"))
+            back = status_of(restored)
+            click.echo(f"{c.email}: {back} again" + ("" if known else " (no status was kept)"))
             continue
         if c.status == "weeded":
             click.echo(f"{c.email}: already weeded")
             continue
         # the stored status is kept (and restored), the rules' word on it is shown
         store.change_contact(c.email, people_core.weed)
-        item = candidates.get(c.email)
+        j = lanes[c.email]
         why = (
-            f"{item.kind.replace('_', '-')}: {item.reason}"
-            if item is not None
+            f"{j.lane.replace('_', '-')}: {j.reason}"
+            if j.weed_candidate
             else "not a weed candidate: weeded on your word"
         )
-        click.echo(f"{c.email}: weeded (was {effective_status(c, rules, now)}); {why}")
+        click.echo(f"{c.email}: weeded (was {j.status}); {why}")
 
 
 # --- due / drafts / run -----------------------------------------------------------------------
@@ -952,20 +946,24 @@ def drafts_run(obj: Ctx, dry_run: bool) -> None:
     from mailer import app
     from mailer import drafts as drafting
 
-    config = obj.config
-    plan = app.plan(config, clock.now())
-    owner = (config.me_name, app.owner_address(config))
-    if dry_run or not plan.to_draft:
-        outcomes = drafting.run(
-            plan, app.store(config), _NoTarget(), app.renderer(config), owner, dry_run=True
-        )
+    config, now = obj.config, clock.now()
+    store, rules = app.store(config), app.rules(config)
+    renderer, owner = app.renderer(config), (config.me_name, app.owner_address(config))
+    plan = app.plan(config, now)
+    # The Drafts folder is read only when something may be written (or a draft
+    # that held someone back may be gone): the folder then decides.
+    look = any(i.draft or (i.hold or "").endswith("still waits in Drafts") for i in plan.items)
+    if dry_run or not look:
+        plan, outcomes = drafting.run(store, None, renderer, owner, rules, now)
     else:
         with app.drafts_target(config) as target:
-            outcomes = drafting.run(plan, app.store(config), target, app.renderer(config), owner)
+            plan, outcomes = drafting.run(store, target, renderer, owner, rules, now)
     for o in outcomes:
         item = o.prepared.item
         click.echo(f"{o.action}: {item.kind} to {item.email}: {o.prepared.subject}")
         if dry_run:
+            for line in _context_lines(plan.lanes[item.email].contact, item.reason):
+                click.echo(f"    | {line}")
             click.echo("    " + o.prepared.body.rstrip().replace("\n", "\n    "))
     held = plan.held
     if held:
@@ -974,29 +972,39 @@ def drafts_run(obj: Ctx, dry_run: bool) -> None:
         click.echo("nothing due")
 
 
-class _NoTarget:
-    """The Drafts stand-in of a dry run: reading and writing it is a bug."""
-
-    folder = "(dry run)"
-
-    def existing_keys(self) -> set[str]:
-        raise AssertionError("a dry run reads no Drafts folder")
-
-    def append(self, message: bytes, when: datetime) -> None:
-        raise AssertionError("a dry run writes no draft")
+def _context_lines(c: Any, why: str) -> list[str]:
+    """What the owner should know beside a draft; never part of the draft itself."""
+    lines = [f"why now: {why}"]
+    if c.last_subject:
+        lines.append(f'last subject: "{" ".join(c.last_subject.split())}"')
+    if c.tags:
+        lines.append("tags: " + ", ".join(c.tags))
+    if c.notes:
+        lines.extend(
+            f"notes: {n}" if i == 0 else f"       {n}" for i, n in enumerate(c.notes.splitlines())
+        )
+    return lines
 
 
 @drafts.command("preview")
 @click.argument("who")
-@click.option("--template", default="reconnect.j2", show_default=True, help="template to render")
+@click.option("--template", help="template to render (default: the kind the rules would draft)")
 @pass_ctx
-def drafts_preview(obj: Ctx, who: str, template: str) -> None:
-    """Render a draft for WHO without writing it (due or not)."""
+def drafts_preview(obj: Ctx, who: str, template: str | None) -> None:
+    """Render a draft for WHO without writing it (due or not), with its context apart."""
     from mailer import app
+    from mailer.drafts import TEMPLATES
 
+    now = clock.now()
     renderer = app.renderer(obj.config)
     contact = _find(obj, who)
-    out = renderer.render(template, **renderer.reconnect_context(contact, clock.now()))
+    j = app.plan(obj.config, now).lanes[contact.email]
+    name = template or TEMPLATES.get(j.kind or "reconnect", "reconnect.j2")
+    out = renderer.render(name, **renderer.reconnect_context(contact, now))
+    click.echo(f"For you, not in the draft ({j.lane}):")
+    for line in _context_lines(contact, j.reason):
+        click.echo(f"  {line}")
+    click.echo("")
     click.echo(f"To: {contact.name + ' ' if contact.name else ''}<{contact.email}>")
     click.echo(f"Subject: {out.subject}")
     click.echo("")

@@ -40,6 +40,15 @@ def _int(lo: int, hi: int) -> Callable[[Any], int]:
     return check
 
 
+def _number(lo: float, hi: float) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi:
+            raise ValueError(f"expected a number from {lo:g} to {hi:g}, got {v!r}")
+        return float(v)
+
+    return check
+
+
 def _bool(v: Any) -> bool:
     if not isinstance(v, bool):
         raise ValueError(f"expected true or false, got {v!r}")
@@ -269,7 +278,13 @@ KEYS: tuple[Key, ...] = (
     Key("rules.weekdays_only", _bool, True, "write drafts only Monday to Friday"),
     Key("rules.draft_at", _time_of_day, "08:30", "local time of day to write drafts"),
     Key("rules.timezone", _timezone, "UTC", "time zone of draft_at", '"Europe/Berlin"'),
-    Key("rules.tiers", _durations, {}, "cadence per tier", '{ inner = "30d", network = "90d" }'),
+    Key(
+        "rules.tiers",
+        _durations,
+        {"inner": "30d", "network": "90d", "loose": "180d"},
+        "cadence per tier (a table given replaces these three)",
+        '{ inner = "30d", network = "90d", loose = "180d" }',
+    ),
     Key(
         "rules.seed_followup",
         _duration,
@@ -300,6 +315,30 @@ KEYS: tuple[Key, ...] = (
         _duration_or_zero,
         "3d",
         "spread contacts due on the same day over up to this many days",
+    ),
+    Key(
+        "rules.reply_owed_window",
+        _duration,
+        "90d",
+        "their message older than this is no longer listed as a reply owed",
+    ),
+    Key(
+        "rules.min_cadence",
+        _duration,
+        "21d",
+        "a cadence learned from the rhythm is never shorter than this",
+    ),
+    Key(
+        "rules.rhythm_factor",
+        _number(1.0, 100.0),
+        3.0,
+        "without a tier or own cadence: due after this many times the usual gap",
+    ),
+    Key(
+        "rules.rekindle_per_week",
+        _int(0, 100),
+        2,
+        "at most this many rekindle drafts (dormant two-way ties) in any 7 days",
     ),
     Key(
         "rules.established_messages",
@@ -467,7 +506,8 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
                 problems.append(f"{key.path}: missing ({key.help})")
             default = None if key.default is REQUIRED else key.default
             # Defaults are written as in the file ("90d"), so they go through the parser too.
-            values[key.path] = key.parse(default) if isinstance(default, str) else default
+            parsed = isinstance(default, (str, dict))
+            values[key.path] = key.parse(default) if parsed else default
             continue
         try:
             values[key.path] = key.parse(given[key.path])

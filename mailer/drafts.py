@@ -2,9 +2,16 @@
 
 Rendering comes first and for all of them, so a broken template writes
 nothing. Each draft carries a stable key (X-Mailer-Draft-Key); the keys
-already in the Drafts folder are read before writing, so a crash between the
-append and the store update, a rerun, or a lost store never makes a second
-copy. The store records each draft after it is in the folder.
+already in the Drafts folder are read before planning, so a crash between
+the append and the store update, a rerun, or a lost store never makes a
+second copy, and a person whose last draft still waits there unsent gets no
+other (the rules hold them). The store records each draft after it is in
+the folder, and remembers which keys the folder held, so `mailer due` can
+say so without connecting.
+
+A contact whose draft cannot be built (an address no header can carry) is
+skipped without stopping the others; the failure is recorded like a draft,
+so it shows in `mailer status` and is not retried before the next cycle.
 """
 
 from __future__ import annotations
@@ -14,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.core.compose import build_draft
-from mailer.core.rules import Item, Plan
+from mailer.core.rules import DRAFT_KINDS, Item, Plan, Rules, draft_email
+from mailer.core.rules import plan as make_plan
 from mailer.model import Contact, DraftRecord, iso
 from mailer.render import Renderer
 from mailer.sources.base import Drafts
 from mailer.store import Store
 
-TEMPLATES = {"reconnect": "reconnect.j2", "seed": "followup.j2"}
+TEMPLATES = {"reconnect": "reconnect.j2", "seed": "followup.j2", "rekindle": "rekindle.j2"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ def prepare(
 def write(
     prepared: list[Prepared], store: Store, target: Drafts, now: datetime, *, dry_run: bool
 ) -> list[Outcome]:
+    """Write each prepared draft whose key the Drafts folder lacks (introductions)."""
     if dry_run:
         return [
             Outcome(p, f"skipped ({p.skipped})" if p.skipped else "would write") for p in prepared
@@ -79,19 +88,22 @@ def write(
     if not prepared:
         return []
     with store.outbox_lock():  # another process writing drafts now waits, then sees ours
-        return _write(prepared, store, target, now)
+        return _write(prepared, store, target, now, target.existing_keys())
 
 
-def _write(prepared: list[Prepared], store: Store, target: Drafts, now: datetime) -> list[Outcome]:
-    existing = target.existing_keys()
+def _write(
+    prepared: list[Prepared], store: Store, target: Drafts, now: datetime, existing: set[str]
+) -> list[Outcome]:
     outcomes = []
     for p in prepared:
-        if p.skipped:
-            outcomes.append(Outcome(p, f"skipped ({p.skipped})"))
-            continue
         key = p.item.key
         assert key is not None
-        if key in existing:
+        if p.skipped:
+            action = f"skipped ({p.skipped})"
+            if p.item.kind not in DRAFT_KINDS:
+                outcomes.append(Outcome(p, action))
+                continue  # an introduction's drafts follow its state: tried again next run
+        elif key in existing:
             action = "already there"
         else:
             target.append(p.message, now)
@@ -102,8 +114,9 @@ def _write(prepared: list[Prepared], store: Store, target: Drafts, now: datetime
                 email=p.item.email,
                 kind=p.item.kind,
                 written_at=iso(now) or "",
-                message_id=p.message_id,
-                folder=target.folder,
+                message_id=p.message_id or None,
+                folder=None if p.skipped else target.folder,
+                error=p.skipped,
             )
         )
         outcomes.append(Outcome(p, action))
@@ -111,14 +124,33 @@ def _write(prepared: list[Prepared], store: Store, target: Drafts, now: datetime
 
 
 def run(
-    plan: Plan,
     store: Store,
-    target: Drafts,
+    target: Drafts | None,
     renderer: Renderer,
     owner: tuple[str, str],
-    *,
-    dry_run: bool = False,
-) -> list[Outcome]:
-    contacts = {c.email: c for c in store.contacts()}
-    prepared = prepare(plan.to_draft, contacts, renderer, owner, plan.now)
-    return write(prepared, store, target, plan.now, dry_run=dry_run)
+    rules: Rules,
+    now: datetime,
+) -> tuple[Plan, list[Outcome]]:
+    """Plan with the Drafts folder as it is now and write what is due.
+
+    `target` None is a dry run: the folder as last seen, nothing written.
+    """
+    if target is None:
+        contacts, drafts = store.contacts_and_drafts()
+        plan = make_plan(contacts, drafts, rules, now, store.open_draft_keys())
+        prepared = prepare(plan.to_draft, {c.email: c for c in contacts}, renderer, owner, now)
+        return plan, [
+            Outcome(p, f"skipped ({p.skipped})" if p.skipped else "would write") for p in prepared
+        ]
+    with store.outbox_lock():  # another process writing drafts now waits, then sees ours
+        existing = target.existing_keys()
+        open_keys = {k for k in existing if draft_email(k) is not None}
+        if open_keys != store.open_draft_keys():
+            store.remember_open_drafts(open_keys)
+        contacts, drafts = store.contacts_and_drafts()
+        plan = make_plan(contacts, drafts, rules, now, open_keys)
+        prepared = prepare(plan.to_draft, {c.email: c for c in contacts}, renderer, owner, now)
+        return plan, _write(prepared, store, target, now, existing)
+
+
+__all__ = ["TEMPLATES", "Outcome", "Prepared", "prepare", "run", "write"]

@@ -47,9 +47,9 @@ def drafts_job(config: Config) -> JobSpec:
         with app.imap_source(config) as source:
             # Scan first, so mail sent this morning counts before anyone is drafted.
             app.scan_source(config, source, now)
-            plan = app.plan(config, now)
             target = app.drafts_in(config, source)
-            outcomes = drafting.run(plan, store, target, app.renderer(config), owner)
+            renderer, rules = app.renderer(config), app.rules(config)
+            plan, outcomes = drafting.run(store, target, renderer, owner, rules, now)
             from mailer import intros
 
             # drafts an introduction still lacks (a template fixed since, a crash)

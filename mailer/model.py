@@ -113,6 +113,12 @@ class Contact:
     aliases: tuple[str, ...] = ()  # other addresses of the same person (lower-case)
     intro_opt_out: bool = False  # never suggest or ask to introduce this person
     weeded_from: str | None = None  # the status before `mailer weed --apply`, for --undo
+    # mail per month and what it says (mailer.core.history): rebuilt from the sources
+    months: str = ""  # "2024-03:2:1 2024-05:0:3": month, in, out
+    gap_days: float | None = None  # the usual gap between exchanges; None: too little history
+    weight_at: str | None = None  # the month the decayed weights below are taken at
+    weight_in: float = 0.0
+    weight_out: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)  # fields of later versions
 
     @property
@@ -127,7 +133,11 @@ class Contact:
         if not self.recent_out:
             return 0
         answered = max(self.last_inbound or "", self.last_logged or "")
-        return len([t for t in self.recent_out if t > answered])
+        # newest first: count until the first one they answered
+        for n, t in enumerate(self.recent_out):
+            if t <= answered:
+                return n
+        return len(self.recent_out)
 
     def to_json(self) -> dict[str, Any]:
         """The SPEC section 4 contract object (plus a few extra keys)."""
@@ -196,6 +206,7 @@ class DraftRecord:
     written_at: str  # ISO-8601 UTC
     message_id: str | None = None
     folder: str | None = None
+    error: str | None = None  # set when it could not be written (e.g. an unusable address)
 
 
 @dataclass(frozen=True, slots=True)

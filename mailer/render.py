@@ -197,6 +197,9 @@ class Renderer:
             "first_name": first_name(contact.name),
             "since": now - last if last else None,
             "last_subject": topic(contact.last_subject),
+            # their message was the last one (an answer never given, or given outside mail)
+            "they_wrote_last": (contact.last_inbound or "")
+            > max(contact.last_outbound or "", contact.last_logged or ""),
             "tags": list(contact.tags),
             "notes": contact.notes,
             "me": self.me,

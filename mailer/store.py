@@ -66,6 +66,7 @@ DRAFTS = "drafts"
 COMMANDS = "commands"  # command mails handled (applied or refused)
 LOGGED = "logged"  # exchanges the owner logged by command
 INTROS = "intros"  # introductions: asked, answered, introduced, closed
+OPEN_DRAFTS = "drafts.open"  # meta: the draft keys in the Drafts folder at the last look
 
 RECENT_FAILURES = 50  # how many parse failures are kept with their details
 MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
@@ -774,6 +775,13 @@ class Store:
                 return False
             table.insert(dataclasses.asdict(record))
             return True
+
+    def open_draft_keys(self) -> set[str]:
+        """The draft keys found in the Drafts folder when drafts were last written."""
+        return set(self.meta_get(OPEN_DRAFTS) or ())
+
+    def remember_open_drafts(self, keys: Iterable[str]) -> None:
+        self.meta_set(OPEN_DRAFTS, sorted(keys))
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         with self.snapshot() as db:

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from mailer.core import history
 from mailer.model import Contact, Interaction, iso
 
 RECENT_OUT = 10  # outbound times kept per contact: enough to tell a one-sided relationship
@@ -40,7 +41,17 @@ def _newer(when: str, value: str, seen: str | None, current: str | None) -> bool
 class _Tally:
     """What one batch says about one person; datetimes until the end (cheap to compare)."""
 
-    __slots__ = ("first", "last_in", "last_out", "n_in", "n_out", "name", "outs", "subject")
+    __slots__ = (
+        "first",
+        "last_in",
+        "last_out",
+        "months",
+        "n_in",
+        "n_out",
+        "name",
+        "outs",
+        "subject",
+    )
 
     def __init__(self) -> None:
         self.n_in = self.n_out = 0
@@ -50,6 +61,7 @@ class _Tally:
         self.name: tuple[datetime, str] | None = None
         self.subject: tuple[datetime, str] | None = None
         self.outs: list[datetime] = []
+        self.months: dict[str, tuple[int, int]] = {}
 
 
 def fold(
@@ -69,6 +81,12 @@ def fold(
         when = it.when
         if t.first is None or when < t.first:
             t.first = when
+        month = history.month_of(when)
+        n_in, n_out = t.months.get(month, (0, 0))
+        if it.direction == "in":
+            t.months[month] = (n_in + 1, n_out)
+        else:
+            t.months[month] = (n_in, n_out + 1)
         if it.direction == "in":
             t.n_in += 1
             if t.last_in is None or when > t.last_in:
@@ -108,8 +126,30 @@ def fold(
             seen = iso(t.name[0]) or ""
             if _newer(seen, t.name[1], c.name_seen, c.name):
                 updates["name"], updates["name_seen"] = t.name[1], seen
+        updates.update(_with_history(history.add(c.months, t.months)))
         changed[email] = dataclasses.replace(c, **updates)  # type: ignore[arg-type]
     return changed
+
+
+def _with_history(months: str) -> dict[str, object]:
+    """The history fields of a contact whose monthly counts are `months`."""
+    s = history.summarize(months)
+    return {
+        "months": months,
+        "gap_days": s.gap_days,
+        "weight_at": s.weight_at,
+        "weight_in": s.weight_in,
+        "weight_out": s.weight_out,
+    }
+
+
+def summary(c: Contact) -> history.Summary:
+    """The stored summary of `c`'s history; estimated from its counts for a store from
+    before histories were kept (until `mailer rebuild` gives it the real one)."""
+    if c.months or not (c.messages_in or c.messages_out):
+        return history.Summary(c.gap_days, c.weight_at, c.weight_in, c.weight_out)
+    last = max(c.last_inbound or "", c.last_outbound or "")[:7] or None
+    return history.Summary(None, last, float(c.messages_in), float(c.messages_out))
 
 
 _LATER_OF = ("last_inbound", "last_outbound", "last_logged", "snoozed_until")
@@ -152,6 +192,7 @@ def merge(keep: Contact, other: Contact) -> Contact:
         recent_out=tuple(outs),
         aliases=tuple(sorted(aliases)),
         intro_opt_out=keep.intro_opt_out or other.intro_opt_out,
+        **_with_history(history.add(keep.months, history.load(other.months))),  # type: ignore[arg-type]
     )
 
 

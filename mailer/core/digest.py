@@ -13,13 +13,15 @@ lines are the only lines that start with a command word.
 
 Sections, each capped (`cap` items; the rest are counted, with the mailer
 command that lists them all):
-- due: draft kinds of the plan; drafted at the next drafts run, or held and why;
+- due: draft kinds of the plan; drafted at the next drafts run, or held and
+  why; beside each, what the owner knows that the draft must not say (last
+  subject, tags, notes);
 - drafted: drafts written since the previous digest;
-- reply_owed, and weed (dormant, one-sided): from the plan, except contacts
-  snoozed now, so `snooze ... 1w` under either means "ask me again in a week";
-- seeds: new two-way contacts waiting for triage (`rules.seeds_to_triage`:
-  rule status "seed", a message each way, first seen within `seed_window`),
-  newest first, as `mailer seed` lists them;
+- reply_owed (lane owe_reply) and weed (lanes one_sided and rekindle), from
+  the plan; a snoozed contact is in neither (its lane is `snoozed`), except
+  that a reply owed outranks a snooze: a snooze stops drafts, not the list;
+- seeds: contacts in lane `new` (untriaged two-way, first seen within
+  `seed_window`), newest first; `mailer seed` lists older ones too;
 - intros: introduction ideas, when given;
 - commands and refused: the command mails handled since the previous digest.
 
@@ -36,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mailer.core.rules import DRAFT_KINDS, Plan, Rules, seeds_to_triage, suggested_tier
+from mailer.core.rules import DRAFT_KINDS, WEED_LANES, Plan, Rules, seeds_to_triage, suggested_tier
 from mailer.model import CommandRecord, Contact, DraftRecord, iso, parse_iso
 
 __all__ = [
@@ -340,16 +342,27 @@ def _subject(c: Contact | None) -> tuple[str, ...]:
     return (f'last subject: "{_flat(c.last_subject, 80)}"',)
 
 
-def _snoozed(c: Contact | None, now_iso: str) -> bool:
-    return c is not None and bool(c.snoozed_until) and (c.snoozed_until or "") > now_iso
-
-
 def _section(name: str, entries: list[Entry], cap: int, total: int | None = None) -> Section:
     return Section(name, tuple(entries[:cap]), len(entries) if total is None else total)
 
 
+WHAT = {"reconnect": "reconnect", "seed": "follow-up to a new contact", "rekindle": "rekindle"}
+
+
+def _context(c: Contact | None) -> tuple[str, ...]:
+    """The owner's own notes beside a draft: kept out of the draft's body."""
+    if c is None:
+        return ()
+    said = [*_subject(c)]
+    if c.tags:
+        said.append("tags: " + _flat(", ".join(c.tags), 80))
+    if c.notes:
+        said.append("notes: " + _flat(c.notes))
+    return tuple(said)
+
+
 def _from_plan(
-    plan: Plan, by_email: dict[str, Contact], now_iso: str
+    plan: Plan, by_email: dict[str, Contact]
 ) -> tuple[list[Entry], list[Entry], list[Entry]]:
     """Due, reply owed and weed candidates, in the plan's order."""
     due: list[Entry] = []
@@ -361,17 +374,14 @@ def _from_plan(
         name, email = _name(item.name), item.email
         if item.kind in DRAFT_KINDS:
             late = f"{item.overdue_days} days overdue" if item.overdue_days else "due today"
-            what = "reconnect" if item.kind == "reconnect" else "follow-up to a new contact"
             held = "" if item.draft else f"; held: {item.hold}"  # else drafted at the next run
-            details = (f"{what}, {late}{held}", _flat(item.reason))
+            details = (f"{WHAT[item.kind]}, {late}{held}", _flat(item.reason), *_context(c))
             due.append(Entry(email, name, details, _lines(email, "done {}", "snooze {} 2w")))
-        elif _snoozed(c, now_iso):
-            continue  # "snooze" under these means: not before then
-        elif item.kind == "reply_owed":
+        if item.kind == "reply_owed":
             details = (_flat(item.reason), *_subject(c))
-            owed.append(Entry(email, name, details, _lines(email, "done {}", "snooze {} 1w")))
-        else:  # dormant, one_sided
-            what = "dormant" if item.kind == "dormant" else "one-sided"
+            owed.append(Entry(email, name, details, _lines(email, "done {}")))
+        elif item.lane in WEED_LANES:
+            what = "dormant" if item.lane == "rekindle" else "one-sided"
             details = (f"{what}: {_flat(item.reason)}",)
             weed.append(Entry(email, name, details, _lines(email, "weed {}", "snooze {} 3m")))
     return due, owed, weed
@@ -441,15 +451,14 @@ def build(
     `drafts` and `commands` may hold older records too; they are filtered here.
     """
     now = now.astimezone(UTC)
-    now_iso = iso(now) or ""
     since_iso = iso(since) or ""
 
     everyone = list(contacts)
     by_email = {c.email: c for c in everyone}
-    seeds = seeds_to_triage(everyone, rules, now)
+    seeds = seeds_to_triage(plan.lanes, only_new=True)
     tier = suggested_tier(rules)
 
-    due, owed, weed = _from_plan(plan, by_email, now_iso)
+    due, owed, weed = _from_plan(plan, by_email)
 
     written = [d for d in drafts if d.kind != KIND and d.written_at > since_iso]
     written.sort(key=lambda d: (d.written_at, d.key), reverse=True)

@@ -3,10 +3,11 @@
 An introduction puts the owner's reputation on the line, so this module is
 strict about who qualifies and lets nothing happen without both sides' word:
 
-- Eligible people: trust >= `min_trust`, active by the rules (so never weeded,
-  ignored, dormant or an untriaged seed: no one from a stale part of the
-  network), not snoozed, not opted out, and waiting on fewer than `max_open`
-  introductions.
+- Eligible people: trust >= `min_trust`, status active and in lane owe_reply,
+  due or quiet by the rules (`Judgement.introducible`: so never pruned,
+  inbound-only, snoozed, one-sided, dormant or an untriaged seed: no one from
+  a stale part of the network), not opted out, and waiting on fewer than
+  `max_open` introductions.
 - Eligible pairs: no introduction of the two asked within `cooldown`, and
   none still open.
 - Ranking: each shared tag scores more the rarer it is among the eligible
@@ -41,7 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailer.core.rules import Rules, effective_status
+from mailer.core.rules import NOTHING, Rules, judge
 from mailer.model import Contact, DraftRecord, Intro, iso, parse_iso
 
 __all__ = [
@@ -144,9 +145,10 @@ def _why_not(c: Contact, rules: IntroRules, rule_set: Rules, now: datetime) -> s
     if c.trust < rules.min_trust:
         need = rules.min_trust
         return f"{c.email} has trust {c.trust}; introductions need {need} (intros.min_trust)"
-    status = effective_status(c, rule_set, now)
-    if status != "active":
-        return f"{c.email} is {status}; only active contacts are introduced"
+    j = judge(c, NOTHING, rule_set, now)
+    if not j.introducible:
+        lane = j.lane.replace("_", " ")
+        return f"{c.email} is {j.status} ({lane}); only active contacts are introduced"
     return None
 
 
@@ -337,9 +339,6 @@ def suggest(
     people: list[Contact] = []
     for c in contacts:
         if not c.tags or busy.get(c.email, 0) >= rules.max_open:
-            continue
-        snooze = _when(c.snoozed_until)
-        if snooze is not None and snooze > now:
             continue
         if _why_not(c, rules, rule_set, now) is None:
             people.append(c)

@@ -1,91 +1,94 @@
-"""Who is due for a draft now, and why: the time-based rules of SPEC section 5.
+"""Where each contact stands, and who gets a draft now: SPEC section 5.
 
-Pure: no I/O and no clock. `now` is an argument (an aware datetime, used as
-UTC), so `MAILER_NOW` can ask "what happens on that day" and a test can pin
-any moment. The same contacts, drafts, rules and `now` always give the same
-plan.
+One function, `judge`, puts a contact in exactly one *lane*, by this
+precedence (the first that applies wins):
 
-Effective status (`effective_status`)
-- Stored "weeded", "ignored" and "dormant" are the owner's word and are kept.
-- Otherwise a contact is "active" when stored "active", when it has a tier or
-  tags (the owner triaged it), or when it is *established*: at least
-  `established_messages` each way over at least `established_span` between
-  first seen and last contact. Anyone else is a "seed".
-- An active contact with no exchange for `dormancy` is "dormant".
+    pruned        weeded or ignored by the owner
+    inbound_only  they wrote, the owner never did (nor logged an exchange):
+                  not a relationship; hidden from default lists
+    owe_reply     their message is the newest and has waited at least
+                  reply_owed_after, at most reply_owed_window: listed
+    snoozed       snoozed_until is after now
+    one_sided     one_sided_after messages from the owner unanswered: weed candidate
+    new           an untriaged two-way seed first seen within seed_window:
+                  triage, and one follow-up draft (kind "seed")
+    due           the cadence has passed: a reconnect draft
+    rekindle      no exchange for `dormancy`, but a real two-way tie
+                  (established): a rekindle draft, and a weed candidate
+    quiet         nothing to do
 
-Kinds of item in a `Plan`
-- "reconnect" (a draft kind): active, not snoozed (`snoozed_until > now`),
-  not one-sided. Due at base + cadence + jitter, where base is the later of
-  the last contact and the newest reconnect/seed draft written for the
-  contact. Counting the draft means a draft written, and perhaps deleted
-  unsent, keeps the contact quiet for one more cadence; a sent draft comes
-  back as outbound mail and moves the last contact anyway.
-- "seed" (a draft kind): a two-way seed (at least one message each way, the
-  owner's the last: when theirs is, a reply is owed instead), first seen
-  within `seed_window` (new), not snoozed, and no seed draft ever written for
-  it (one follow-up per new contact). Due at last contact + `seed_followup` +
-  jitter.
-- "reply_owed": their message is newer than ours (and than any exchange the
-  owner logged by command: `log`, `done`) and has waited
-  `reply_owed_after`. Never drafted (the answer belongs in their thread);
-  listed for the digest.
-- "dormant" and "one_sided": weed candidates, never drafted. One-sided means
-  at least `one_sided_after` outbound messages since their last inbound one;
-  such a contact gets no reconnect draft, since another unanswered mail helps
-  no one.
-- Weeded and ignored contacts never appear. Seeds that are neither new nor
-  established appear nowhere (not even as reply owed): they wait for triage.
+Only `new` (its follow-up), `due` and `rekindle` are ever drafted, and never
+while a message of theirs younger than reply_owed_window waits for an answer.
+Everything else (`mailer due`, the digest, `seed`, `weed`, introductions,
+listings) reads lanes from here; none of it re-derives "snoozed", "active" or
+"weed candidate".
 
-Seeds to triage (`seeds_to_triage`, for the digest and `mailer seed`): rule
-status "seed", at least one message each way, first seen within
-`seed_window`; newest first.
+Cadence: the contact's own, else its tier's; else, with enough history, the
+rhythm: `rhythm_factor` times their usual gap (mailer.core.history), never
+below `min_cadence` nor above the default; else the default. A cadence is
+counted from the later of the last exchange and the newest draft written (a
+draft deleted unsent keeps the contact quiet for one cycle). While a draft
+still waits in Drafts and nothing was exchanged since, no second one is
+written (the edge says which keys are in Drafts: `open_keys`).
 
-Cadence: the contact's own cadence, else its tier's, else the default. A
-stored cadence that does not parse falls back (and the reason says so) rather
-than stopping the plan for everyone.
+Status (the contract's seed|active|dormant|weeded|ignored) is derived too:
+weeded/ignored as stored; dormant for the rekindle lane or when the owner
+said so; seed for an untriaged contact that is not established (at least
+`established_messages` each way over `established_span`); else active.
 
-Jitter spreads contacts whose due date falls on the same day over a few days,
-so one busy week in the past does not become one busy day of drafts. It is
-whole days from blake2b of the address, hence the same in every process and
-every run (Python's `hash()` is salted per process).
+The plan: draft kinds due now, rekindles first (at most rekindle_per_week in
+any 7 days, strongest tie first), then the rest most overdue first (whole
+days), the stronger tie first among equals; the daily maximum and weekends
+(local day in `timezone`) hold the others, each with why. Jitter (whole days
+from blake2b of the address, the same in every process) spreads contacts
+that fall due on the same day. Keys are `kind:email:YYYY-MM-DD` (UTC date of
+the due time), so a rerun derives the same key.
 
-Keys are `kind:email:YYYY-MM-DD` with the UTC date of `due_at`: a rerun, or a
-store rebuilt from the same mailbox, derives the same key, and changing the
-configured time zone does not re-key drafts. Dates in reasons are UTC too.
-
-Daily maximum and weekends use the local date in `rules.timezone`: drafts
-of the kinds the rules make (reconnect, seed) already written today count
-against the maximum (the digest and introductions, which the owner asks
-for, do not); with
-`weekdays_only` nothing is drafted on a local Saturday or Sunday. Draft kinds
-are ordered most overdue first (whole days; ties by email) and take the
-remaining places in that order; the others carry a `hold` saying why not.
-
-Speed: one pass over the drafts (grouped by email), one over the contacts,
-each date parsed once, and the local day turned into a UTC range once.
+Pure: no I/O and no clock; `now` is an aware datetime.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
+import gc
+import zlib
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from mailer.core import history
+from mailer.core.contacts import summary
 from mailer.core.durations import parse_duration
 from mailer.model import Contact, DraftRecord, iso
 
-DRAFT_KINDS = ("reconnect", "seed")
-KINDS = ("reconnect", "seed", "reply_owed", "dormant", "one_sided")
+LANES = (
+    "pruned",
+    "inbound_only",
+    "owe_reply",
+    "snoozed",
+    "one_sided",
+    "new",
+    "due",
+    "rekindle",
+    "quiet",
+)
+DRAFT_KINDS = ("reconnect", "seed", "rekindle")  # drafts the rules make (and ration)
+WEED_LANES = ("one_sided", "rekindle")
+INTRO_LANES = ("owe_reply", "due", "quiet")  # with status active: may be introduced
+KINDS = (*DRAFT_KINDS, "reply_owed", "one_sided", "dormant")  # of plan items
 HOLD_WEEKEND = "weekend (weekdays_only)"
 HOLD_REPLY = "reply in the thread"
 
-_KEPT = frozenset({"weeded", "ignored", "dormant"})
-_HIDDEN = frozenset({"weeded", "ignored"})
-_OLDEST = datetime.min.replace(tzinfo=UTC)
+DEFAULT_TIERS: Mapping[str, timedelta] = {
+    "inner": timedelta(days=30),
+    "network": timedelta(days=90),
+    "loose": timedelta(days=180),
+}
+
+_PRUNED = frozenset({"weeded", "ignored"})
 _ZERO = timedelta(0)
+_WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ class Rules:
     """The `[rules]` section, as values (durations already parsed)."""
 
     default_cadence: timedelta = timedelta(days=90)
-    tiers: Mapping[str, timedelta] = field(default_factory=dict)
+    tiers: Mapping[str, timedelta] = field(default_factory=lambda: dict(DEFAULT_TIERS))
     max_drafts_per_day: int = 5
     weekdays_only: bool = True
     timezone: str = "UTC"
@@ -102,9 +105,90 @@ class Rules:
     dormancy: timedelta = timedelta(days=365)
     one_sided_after: int = 3
     reply_owed_after: timedelta = timedelta(days=7)
+    reply_owed_window: timedelta = timedelta(days=90)
+    min_cadence: timedelta = timedelta(days=21)
+    rhythm_factor: float = 3.0
+    rekindle_per_week: int = 2
     jitter: timedelta = timedelta(days=3)
     established_messages: int = 2
     established_span: timedelta = timedelta(days=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Drafted:
+    """What the drafts written say about one contact."""
+
+    newest: datetime | None = None  # the newest draft of a draft kind (written or failed)
+    seeded: bool = False  # a follow-up was written once: never a second
+    waiting: datetime | None = None  # written then, and still in the Drafts folder
+    failed: str | None = None  # the newest draft could not be written: why
+
+
+NOTHING = Drafted()
+
+
+@dataclass(slots=True, eq=False)  # not frozen: made 10,000 times per plan, treat as read-only
+class Judgement:
+    """Where one contact stands at `now`, and why (in numbers).
+
+    The reason and the strength are worked out when asked for: most callers
+    (the plan of 10,000 contacts) need them for a few contacts only.
+    """
+
+    contact: Contact
+    now: datetime
+    rules: Rules = field(repr=False)
+    lane: str  # one of LANES
+    why: Callable[[], str] = field(repr=False)
+    kind: str | None = None  # the draft kind that applies (due now or later), if any
+    due_at: datetime | None = None  # when that draft is due (jitter included)
+    cadence: timedelta | None = None
+    waiting: datetime | None = None  # a draft of then still waits in Drafts
+    since: str | None = None  # what the lane counts from: their message, or the last contact
+
+    @property
+    def email(self) -> str:
+        return self.contact.email
+
+    @property
+    def status(self) -> str:
+        """seed | active | dormant | weeded | ignored: the contract's word for the lane."""
+        c = self.contact
+        if c.status in _PRUNED or c.status == "dormant":
+            return c.status
+        if self.lane == "rekindle":
+            return "dormant"
+        return "seed" if not triaged(c) and not _established(c, self.rules) else "active"
+
+    @property
+    def name(self) -> str | None:
+        return self.contact.name
+
+    @property
+    def reason(self) -> str:
+        return self.why()
+
+    @property
+    def strength(self) -> int:
+        """0-100, from the history (mailer.core.history)."""
+        return history.strength(summary(self.contact), self.now)
+
+    @property
+    def rhythm_days(self) -> float | None:
+        """Their usual gap between exchanges, when there is enough history."""
+        return self.contact.gap_days if self.contact.months else None
+
+    @property
+    def next_due(self) -> datetime | None:
+        return self.due_at
+
+    @property
+    def weed_candidate(self) -> bool:
+        return self.lane in WEED_LANES
+
+    @property
+    def introducible(self) -> bool:
+        return self.status == "active" and self.lane in INTRO_LANES
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,31 +197,38 @@ class Item:
 
     email: str
     name: str | None
-    kind: str  # "reconnect" | "seed" | "reply_owed" | "dormant" | "one_sided"
+    kind: str  # one of KINDS
     reason: str
-    due_at: datetime | None  # None for weed kinds
+    due_at: datetime | None  # None for the listing kinds
     overdue_days: int
     draft: bool
     hold: str | None
     key: str | None  # draft kinds only
+    lane: str = "quiet"
+    strength: int = 0
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Draft kinds (most overdue first), then reply owed, then weed candidates."""
+    """Draft kinds (in the order they take places), then replies owed, then weed candidates."""
 
     now: datetime
     items: list[Item]
     drafts_today: int
+    lanes: Mapping[str, Judgement] = field(default_factory=dict)  # everyone, by email
 
     @property
     def held(self) -> list[Item]:
-        """Draft kinds that are due but not drafted now (weekend, daily maximum)."""
+        """Draft kinds that are due but not drafted now (weekend, daily maximum, ...)."""
         return [i for i in self.items if i.kind in DRAFT_KINDS and not i.draft]
 
     @property
     def to_draft(self) -> list[Item]:
         return [i for i in self.items if i.draft]
+
+    @property
+    def weed(self) -> list[Item]:
+        return [i for i in self.items if i.lane in WEED_LANES]
 
 
 # --- small helpers -------------------------------------------------------------
@@ -157,6 +248,8 @@ def _dt(text: str | None) -> datetime | None:
 
 
 def _utc(now: datetime) -> datetime:
+    if now.tzinfo is UTC:
+        return now
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     return now.astimezone(UTC)
@@ -166,11 +259,36 @@ def _zone(name: str) -> tzinfo:
     return UTC if name.upper() in ("UTC", "Z") else ZoneInfo(name)
 
 
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a if a >= b else b
+
+
+def _date(when: datetime) -> str:
+    return when.date().isoformat()
+
+
 @lru_cache(maxsize=256)
 def _fmt(delta: timedelta) -> str:
     if delta % timedelta(days=1):
         return f"{int(delta.total_seconds() // 3600)}h"
     return f"{delta.days}d"
+
+
+def about(days: float) -> str:
+    """A duration as a person says it: "5 days", "3 weeks", "4 months", "2 years"."""
+    if days < 13.5:
+        n, unit = max(1, round(days)), "day"
+    elif days < 60:
+        n, unit = round(days / 7), "week"
+    elif days < 700:
+        n, unit = round(days / 30.44), "month"
+    else:
+        n, unit = round(days / 365.25), "year"
+    return f"{n} {unit}" + ("" if n == 1 else "s")
 
 
 @lru_cache(maxsize=1024)
@@ -181,8 +299,29 @@ def _own_cadence(text: str) -> timedelta | None:
         return None
 
 
-def _cadence(c: Contact, rules: Rules) -> tuple[timedelta, str]:
-    """The cadence and where it came from, for the reason."""
+def _jitter_days(email: str, span: int) -> int:
+    # crc32, not hash(): the same in every process (hash() is salted per process)
+    return zlib.crc32(email.lower().encode()) % (span + 1)
+
+
+def jitter_for(email: str, rules: Rules) -> timedelta:
+    """Whole days in [0, rules.jitter.days], stable across runs and processes."""
+    span = rules.jitter.days
+    return _spreads(span)[_jitter_days(email, span)] if span > 0 else _ZERO
+
+
+@lru_cache(maxsize=64)
+def _spreads(span: int) -> tuple[timedelta, ...]:
+    return tuple(timedelta(days=n) for n in range(max(span, 0) + 1))
+
+
+def triaged(c: Contact) -> bool:
+    """The owner has said what this contact is (tier, tags, own cadence, or a status)."""
+    return c.status != "seed" or bool(c.tier or c.tags or c.cadence)
+
+
+def cadence_for(c: Contact, rules: Rules) -> tuple[timedelta, str]:
+    """The cadence and where it came from, in words for the reason."""
     if c.cadence:
         own = _own_cadence(c.cadence)
         if own is not None:
@@ -193,345 +332,322 @@ def _cadence(c: Contact, rules: Rules) -> tuple[timedelta, str]:
             return by_tier, f"tier {c.tier}"
     if c.cadence:
         return rules.default_cadence, f"default; cadence {c.cadence!r} not understood"
-    return rules.default_cadence, "default"
+    gap = c.gap_days if c.months else None
+    if gap is None:
+        return rules.default_cadence, "default"
+    learned = timedelta(days=round(gap * rules.rhythm_factor))
+    cadence = min(max(learned, rules.min_cadence), rules.default_cadence)
+    bound = ""
+    if cadence != learned:
+        bound = (
+            f", at least rules.min_cadence {_fmt(rules.min_cadence)}"
+            if cadence == rules.min_cadence and learned < cadence
+            else f", at most the default {_fmt(rules.default_cadence)}"
+        )
+    return cadence, f"rhythm: {rules.rhythm_factor:g} x ~{about(gap)}{bound}"
 
 
-def cadence_for(c: Contact, rules: Rules) -> timedelta:
-    """The contact's own cadence, else its tier's, else the default."""
-    return _cadence(c, rules)[0]
+def _cadence(c: Contact, rules: Rules) -> timedelta:
+    """`cadence_for` without the words (judged for every contact)."""
+    if c.cadence or c.tier:
+        return cadence_for(c, rules)[0]
+    if not c.months or c.gap_days is None:
+        return rules.default_cadence
+    return _rhythm(c.gap_days, rules.rhythm_factor, rules.min_cadence, rules.default_cadence)
 
 
-def _jitter_days(email: str, span: int) -> int:
-    digest = hashlib.blake2b(email.lower().encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % (span + 1)
+@lru_cache(maxsize=4096)
+def _rhythm(gap: float, factor: float, low: timedelta, high: timedelta) -> timedelta:
+    return min(max(timedelta(days=round(gap * factor)), low), high)
 
 
-def jitter_for(email: str, rules: Rules) -> timedelta:
-    """Whole days in [0, rules.jitter.days], stable across runs and processes."""
-    span = rules.jitter.days
-    return timedelta(days=_jitter_days(email, span)) if span > 0 else timedelta(0)
-
-
-@lru_cache(maxsize=64)
-def _spreads(span: int) -> tuple[timedelta, ...]:
-    return tuple(timedelta(days=n) for n in range(max(span, 0) + 1))
-
-
-def _jitter(email: str, rules: Rules) -> timedelta:
-    """`jitter_for`, without building a timedelta per contact."""
-    span = rules.jitter.days
-    return _spreads(span)[_jitter_days(email, span)] if span > 0 else _ZERO
-
-
-def _established(c: Contact, last: datetime | None, first: datetime | None, rules: Rules) -> bool:
+def _established(c: Contact, rules: Rules) -> bool:
+    """At least `established_messages` each way over at least `established_span`."""
     n = rules.established_messages
-    return (
-        c.messages_in >= n
-        and c.messages_out >= n
-        and last is not None
-        and first is not None
-        and last - first >= rules.established_span
-    )
+    if c.messages_in < n or c.messages_out < n:
+        return False
+    first, last = _dt(c.first_seen), _dt(c.last_contact)
+    return first is not None and last is not None and last - first >= rules.established_span
 
 
-def _status(
-    c: Contact, last: datetime | None, first: datetime | None, rules: Rules, now: datetime
-) -> str:
-    stored = c.status
-    if stored in _KEPT:
-        return stored
-    if not (stored == "active" or c.tier or c.tags or _established(c, last, first, rules)):
-        return "seed"
-    if last is not None and now - last >= rules.dormancy:
-        return "dormant"
-    return "active"
+# --- judging one contact ---------------------------------------------------------
 
 
-def _last(li: datetime | None, lo: datetime | None) -> datetime | None:
-    if lo is None:
-        return li
-    if li is None:
-        return lo
-    return li if li >= lo else lo
+@dataclass(frozen=True, slots=True)
+class _Now:
+    """`now` and the thresholds every contact is compared with, as ISO strings.
+
+    Stored times are ISO-8601 UTC strings of one shape, which sort as times:
+    the lane is decided on them, and only due times are worked out as datetimes.
+    """
+
+    at: datetime
+    iso: str
+    owed: str  # their message at or before this has waited reply_owed_after
+    window: str  # ... after this, it is younger than reply_owed_window
+    seed: str  # first seen after this: new
+    dormant: str  # last exchange at or before this: dormant
+
+    @classmethod
+    def of(cls, now: datetime, rules: Rules) -> _Now:
+        now = _utc(now)
+        return cls(
+            now,
+            iso(now) or "",
+            iso(now - rules.reply_owed_after) or "",
+            iso(now - rules.reply_owed_window) or "",
+            iso(now - rules.seed_window) or "",
+            iso(now - rules.dormancy) or "",
+        )
 
 
-def _one_sided(c: Contact, rules: Rules) -> bool:
-    # too few recent outbound times cannot add up: skip counting them (most contacts)
+def judge(c: Contact, drafted: Drafted, rules: Rules, now: datetime) -> Judgement:
+    """The lane of `c` at `now`, with the reason and, for draft kinds, when it is due."""
+    return _judge(c, drafted, rules, _Now.of(now, rules))
+
+
+def _judge(c: Contact, drafted: Drafted, rules: Rules, k: _Now) -> Judgement:
+    now = k.at
+    li = c.last_inbound or ""
+    lg = c.last_logged or ""
+    answered = max(c.last_outbound or "", lg)  # by mail, or in a way the owner logged
+    since = max(li, answered)
+
+    if c.status in _PRUNED:
+        return Judgement(c, now, rules, "pruned", lambda: f"{c.status} by you", since=since)
+    if not answered and li:
+        why = lambda: f"{c.messages_in} from them, none from you"  # noqa: E731
+        return Judgement(c, now, rules, "inbound_only", why, since=since)
+
+    # Their message is the newest: while it is younger than the window nobody
+    # is drafted (the answer belongs in their thread); listed once it waited.
+    fresh = li > answered and li > k.window
+    if fresh and li <= k.owed:
+        return Judgement(c, now, rules, "owe_reply", lambda: _owed(li, now), since=li)
+
+    snooze = c.snoozed_until
+    if snooze and snooze > k.iso:
+        why = lambda: f"snoozed until {snooze[:10]}"  # noqa: E731
+        return Judgement(c, now, rules, "snoozed", why, since=since)
+
     n = rules.one_sided_after
-    return len(c.recent_out) >= n and c.outbound_unanswered >= n
+    if len(c.recent_out) >= n and c.outbound_unanswered >= n:
+        return Judgement(c, now, rules, "one_sided", lambda: _one_sided(c), since=since)
+
+    untriaged = c.status == "seed" and not (c.tier or c.tags or c.cadence)
+    two_way = bool(lg or (li and c.last_outbound))
+    if untriaged and not two_way:
+        why = lambda: _unanswered(c.messages_out)  # noqa: E731
+        return Judgement(c, now, rules, "quiet", why, since=since)
+    last = _dt(since)
+    if last is None:
+        return Judgement(c, now, rules, "quiet", lambda: "no mail exchanged yet")
+    spread = jitter_for(c.email, rules)
+
+    first_iso = c.first_seen or ""
+    if untriaged and first_iso > k.seed:
+        return _new(c, drafted, rules, now, last, _dt(first_iso) or last, fresh, spread, since)
+
+    base = last if drafted.newest is None or drafted.newest <= last else drafted.newest
+    real = two_way and (not untriaged or _established(c, rules))  # a tie worth rekindling
+    rekindle_at = last + rules.dormancy + spread
+    if since <= k.dormant:
+        if not real:
+            why = lambda: _silent(last, now) + "; too little between you to rekindle"  # noqa: E731
+            return Judgement(c, now, rules, "quiet", why, since=since)
+        return Judgement(
+            c,
+            now,
+            rules,
+            "rekindle",
+            lambda: _rekindle(c, last, now) + _drafted_note(drafted, last),
+            kind="rekindle",
+            due_at=None if fresh else max(rekindle_at, base + rules.dormancy),
+            waiting=_still_waiting(drafted, last),
+            since=since,
+        )
+
+    cadence = _cadence(c, rules)
+    if fresh:
+        why = lambda: _fresh(li, now)  # noqa: E731
+        return Judgement(c, now, rules, "quiet", why, cadence=cadence, since=since)
+    due_at = base + cadence + spread
+    why = lambda: _cadence_reason(c, rules, last, now) + _drafted_note(drafted, last)  # noqa: E731
+    if due_at >= rekindle_at:  # dormant before the cadence passes: a rekindle then, if any
+        if not real:
+            return Judgement(c, now, rules, "quiet", why, cadence=cadence, since=since)
+        return Judgement(c, now, rules, "quiet", why, "rekindle", rekindle_at, cadence, since=since)
+    lane = "due" if now >= due_at else "quiet"
+    waiting = _still_waiting(drafted, last)
+    return Judgement(c, now, rules, lane, why, "reconnect", due_at, cadence, waiting, since)
 
 
-def effective_status(c: Contact, rules: Rules, now: datetime) -> str:
-    """seed | active | dormant | weeded | ignored, as the rules see the contact now."""
-    last = _last(_last(_dt(c.last_inbound), _dt(c.last_outbound)), _dt(c.last_logged))
-    return _status(c, last, _dt(c.first_seen), rules, _utc(now))
-
-
-# A draft kind that applies: kind, due time before the jitter, the interval
-# (cadence or seed follow-up) and where a cadence came from. A plain tuple: this
-# is built for thousands of contacts per plan.
-_Pending = tuple[str, datetime, timedelta, str]
-_Dates = tuple[datetime | None, datetime | None]  # last contact, first seen
-
-
-def _pending(
+def _new(
     c: Contact,
-    status: str,
-    last: datetime | None,
-    first: datetime | None,
-    newest_draft: datetime | None,
-    seeded: bool,
+    drafted: Drafted,
     rules: Rules,
     now: datetime,
-) -> _Pending | None:
-    """The draft kind that applies, before jitter, snooze and `now >= due`."""
-    if status == "active":
-        if _one_sided(c, rules):
-            return None
-        base = _last(last, newest_draft)
-        if base is None:
-            return None  # triaged but never written to: nothing to reconnect from
-        cadence, source = _cadence(c, rules)
-        return "reconnect", base + cadence, cadence, source
-    if (
-        status == "seed"
-        and c.messages_in >= 1
-        and c.last_outbound is not None
-        # else a reply is owed, not a follow-up
-        and max(c.last_outbound, c.last_logged or "") >= (c.last_inbound or "")
-        and not seeded
-        and first is not None
-        and last is not None
-        and first >= now - rules.seed_window
-    ):
-        return "seed", last + rules.seed_followup, rules.seed_followup, ""
-    return None
-
-
-def _date(when: datetime) -> str:
-    return when.date().isoformat()
-
-
-def _reason(
-    pending: _Pending,
+    last: datetime,
+    first: datetime,
+    fresh: bool,
     spread: timedelta,
-    last: datetime | None,
-    first: datetime | None,
-    newest_draft: datetime | None,
-    now: datetime,
-) -> str:
-    kind, _, interval, source = pending
-    jitter = f" + {spread.days}d spread" if spread else ""
-    if kind == "seed":
-        assert first is not None and last is not None
+    since: str,
+) -> Judgement:
+    """Lane `new`: to triage, with one follow-up after the owner's last message."""
+    then = "; follow-up after " + _fmt(rules.seed_followup)
+    due_at: datetime | None = last + rules.seed_followup + spread
+    if drafted.seeded:
+        then, due_at = "; followed up once", None
+    elif fresh:
+        then, due_at = "; their message is the newest", None
+    elif due_at is not None and due_at > first + rules.seed_window:
+        then, due_at = "; too late for a follow-up", None
+    ago = (now - last).days
+
+    def why() -> str:
         return (
-            f"new contact since {_date(first)}; last exchange {_date(last)} "
-            f"({(now - last).days} days ago); follow-up after {_fmt(interval)}{jitter}"
+            f"new contact since {_date(first)}; last exchange {_date(last)} ({ago} days ago){then}"
         )
-    if last is None:
-        said = "no mail exchanged"
-    else:
-        said = f"last contact {_date(last)} ({(now - last).days} days ago)"
-    if newest_draft is not None and (last is None or newest_draft > last):
-        said += f"; last draft {_date(newest_draft)}"
-    return f"{said}; cadence {_fmt(interval)} ({source}){jitter}"
+
+    if due_at is None:
+        return Judgement(c, now, rules, "new", why, since=since)
+    waiting = _still_waiting(drafted, last)
+    return Judgement(c, now, rules, "new", why, "seed", due_at, None, waiting, since)
 
 
-# --- the plan ------------------------------------------------------------------
+# Reasons, in numbers; made only when asked for.
 
 
-def plan(
-    contacts: Iterable[Contact], drafts: Iterable[DraftRecord], rules: Rules, now: datetime
-) -> Plan:
-    """Everyone something applies to now, in the order of the module docstring."""
-    now = _utc(now)
-    zone = _zone(rules.timezone)
-    today = now.astimezone(zone).date()
-    day_start = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
-    day_end = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
-    weekend = rules.weekdays_only and today.weekday() >= 5
+def _days_since(when: str, now: datetime) -> int:
+    then = _dt(when)
+    return (now - then).days if then else 0
 
-    drafts_today = 0
-    newest: dict[str, datetime] = {}
-    seeded: set[str] = set()
+
+def _owed(li: str, now: datetime) -> str:
+    return f"their message of {li[:10]} has waited {_days_since(li, now)} days for your reply"
+
+
+def _fresh(li: str, now: datetime) -> str:
+    return f"their message of {li[:10]} is {_days_since(li, now)} days old: answer it"
+
+
+def _one_sided(c: Contact) -> str:
+    li = c.last_inbound
+    since = f"since their last on {li[:10]}" if li else "and none from them"
+    return f"{c.outbound_unanswered} messages to them unanswered {since}"
+
+
+def _unanswered(n: int) -> str:
+    return f"no answer yet to your {n} message{'s' * (n != 1)}" if n else "no mail exchanged"
+
+
+def _silent(last: datetime, now: datetime) -> str:
+    return f"no exchange since {_date(last)} ({about((now - last).days)} ago)"
+
+
+def _rekindle(c: Contact, last: datetime, now: datetime) -> str:
+    before = f"; {c.messages_in} from them and {c.messages_out} from you before"
+    return _silent(last, now) + before
+
+
+def _cadence_reason(c: Contact, rules: Rules, last: datetime, now: datetime) -> str:
+    cadence, source = cadence_for(c, rules)
+    if source.startswith("rhythm") and c.gap_days is not None:
+        return (
+            f"you usually write every ~{about(c.gap_days)}; it has been "
+            f"{about((now - last).days)} (last {_date(last)}); due after {_fmt(cadence)} ({source})"
+        )
+    ago = (now - last).days
+    return f"last contact {_date(last)} ({ago} days ago); cadence {_fmt(cadence)} ({source})"
+
+
+def _drafted_note(drafted: Drafted, last: datetime) -> str:
+    if drafted.newest is None or drafted.newest <= last:
+        return ""
+    if drafted.failed:
+        return f"; a draft could not be written on {_date(drafted.newest)}: {drafted.failed}"
+    return f"; last draft {_date(drafted.newest)}"
+
+
+def _still_waiting(drafted: Drafted, last: datetime | None) -> datetime | None:
+    """The draft that still waits in Drafts, with nothing exchanged since it was written."""
+    w = drafted.waiting
+    if w is None or (last is not None and last > w):
+        return None
+    return w
+
+
+# --- everyone ------------------------------------------------------------------
+
+
+def draft_email(key: str) -> tuple[str, str] | None:
+    """(kind, email) of a draft key `kind:email:YYYY-MM-DD` of a draft kind, else None."""
+    kind, _, rest = key.partition(":")
+    email, _, day = rest.rpartition(":")
+    if kind not in DRAFT_KINDS or not email or len(day) != 10:
+        return None
+    return kind, email
+
+
+def drafted_by_email(
+    drafts: Iterable[DraftRecord], open_keys: Collection[str] = ()
+) -> dict[str, Drafted]:
+    """What the drafts of the draft kinds say about each contact (one pass)."""
+    facts: dict[str, list[object]] = {}
     for d in drafts:
-        kind = d.kind
-        if kind not in DRAFT_KINDS:
-            continue  # the digest and introductions: asked for by the owner, not rationed
-        if kind == "seed":
-            seeded.add(d.email)
+        if d.kind not in DRAFT_KINDS:
+            continue
         written = _dt(d.written_at)
         if written is None:
             continue
-        if day_start <= written < day_end:
-            drafts_today += 1
-        prev = newest.get(d.email)
-        if prev is None or written > prev:
-            newest[d.email] = written
+        f = facts.get(d.email)
+        if f is None:
+            f = facts[d.email] = [None, False, None, None]
+        if f[0] is None or written > f[0]:  # type: ignore[operator]
+            f[0], f[3] = written, d.error
+        if d.kind == "seed" and not d.error:
+            f[1] = True
+        if d.key in open_keys and not d.error and (f[2] is None or written > f[2]):  # type: ignore[operator]
+            f[2] = written
+    return {e: Drafted(f[0], f[1], f[2], f[3]) for e, f in facts.items()}  # type: ignore[arg-type]
 
-    due: list[tuple[int, str, _Pending, timedelta, datetime, Contact, _Dates]] = []
-    owed: list[tuple[datetime, str, Contact]] = []
-    dormant: list[tuple[datetime, str, Contact, datetime | None]] = []
-    one_sided: list[tuple[int, str, Contact, datetime | None]] = []
-    owed_before = now - rules.reply_owed_after  # their message at or before this waited enough
-    window_start = now - rules.seed_window
 
-    for c in contacts:
-        if c.status in _HIDDEN:
+def judge_all(
+    contacts: Iterable[Contact],
+    drafts: Iterable[DraftRecord],
+    rules: Rules,
+    now: datetime,
+    open_keys: Collection[str] = (),
+) -> dict[str, Judgement]:
+    """Every contact's judgement, by email."""
+    k = _Now.of(now, rules)
+    facts = drafted_by_email(drafts, open_keys)
+    # Tens of thousands of small objects that form no cycles: without this the
+    # collector walks every contact several times, which doubles the time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return {c.email: _judge(c, facts.get(c.email, NOTHING), rules, k) for c in contacts}
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def seeds_to_triage(lanes: Mapping[str, Judgement], *, only_new: bool = False) -> list[Contact]:
+    """Untriaged two-way contacts, newest first (by first seen, then email).
+
+    `only_new`: just the `new` lane (the digest); else older ones too, unless
+    pruned, snoozed or inbound-only (`mailer seed`).
+    """
+    seeds = []
+    for j in lanes.values():
+        c = j.contact
+        if triaged(c) or c.messages_in < 1 or c.messages_out < 1:
             continue
-        email = c.email
-        li = _dt(c.last_inbound)
-        lo = _dt(c.last_outbound)
-        lg = _dt(c.last_logged) if c.last_logged else None
-        answered = _last(lo, lg)  # by mail, or in a way the owner logged
-        last = _last(li, answered)
-        first = _dt(c.first_seen)
-        status = _status(c, last, first, rules, now)
-
-        pending = _pending(c, status, last, first, newest.get(email), email in seeded, rules, now)
-        if pending is not None:
-            # jitter is never negative: the hash is needed only once the unjittered time passed
-            if now >= pending[1]:
-                spread = _jitter(email, rules)
-                due_at = pending[1] + spread
-                if now >= due_at:
-                    snooze = _dt(c.snoozed_until)
-                    if snooze is None or snooze <= now:
-                        dates = (last, first)
-                        due.append((-(now - due_at).days, email, pending, spread, due_at, c, dates))
-        elif status == "dormant":
-            dormant.append((last or _OLDEST, email, c, last))
-        elif status == "active" and _one_sided(c, rules):
-            one_sided.append((-c.outbound_unanswered, email, c, li))
-
-        if (
-            li is not None
-            and li <= owed_before
-            and (answered is None or li > answered)
-            and (status != "seed" or (first is not None and first >= window_start))
+        if j.lane == "new" or (
+            not only_new and j.lane not in ("pruned", "inbound_only", "snoozed")
         ):
-            owed.append((li, email, c))
-
-    due.sort(key=lambda row: (row[0], row[1]))
-    owed.sort(key=lambda row: (row[0], row[1]))
-    dormant.sort(key=lambda row: (row[0], row[1]))
-    one_sided.sort(key=lambda row: (row[0], row[1]))
-
-    items: list[Item] = []
-    places = rules.max_drafts_per_day - drafts_today
-    full = f"daily maximum reached ({rules.max_drafts_per_day})"
-    for neg_overdue, email, pending, spread, due_at, c, (last, first) in due:
-        if weekend:
-            draft, hold = False, HOLD_WEEKEND
-        elif places > 0:
-            draft, hold = True, None
-            places -= 1
-        else:
-            draft, hold = False, full
-        reason = _reason(pending, spread, last, first, newest.get(email), now)
-        kind = pending[0]
-        key = f"{kind}:{email}:{_date(due_at)}"
-        items.append(Item(email, c.name, kind, reason, due_at, -neg_overdue, draft, hold, key))
-
-    for li, email, c in owed:
-        waited = (now - li).days
-        reason = f"their message of {_date(li)} has waited {waited} days for a reply"
-        due_at = li + rules.reply_owed_after
-        overdue = (now - due_at).days
-        items.append(
-            Item(email, c.name, "reply_owed", reason, due_at, overdue, False, HOLD_REPLY, None)
-        )
-
-    for _, email, c, last in dormant:
-        if last is None:
-            reason = "marked dormant; no exchange on record"
-        else:
-            marked = "marked dormant; " if c.status == "dormant" else ""
-            reason = (
-                f"{marked}no exchange since {_date(last)} ({(now - last).days} days ago); "
-                f"dormancy {_fmt(rules.dormancy)}"
-            )
-        items.append(Item(email, c.name, "dormant", reason, None, 0, False, None, None))
-
-    for neg_unanswered, email, c, li in one_sided:
-        since = f"since their last on {_date(li)}" if li else "and none from them"
-        reason = f"{-neg_unanswered} messages to them unanswered {since}"
-        items.append(Item(email, c.name, "one_sided", reason, None, 0, False, None, None))
-
-    return Plan(now=now, items=items, drafts_today=drafts_today)
-
-
-def next_due(
-    c: Contact, drafts_for_contact: list[DraftRecord], rules: Rules, now: datetime
-) -> datetime | None:
-    """When a draft kind next becomes due for `c`, if nothing else changes.
-
-    Equals the item's `due_at` in `plan` when the contact is due now. While
-    snoozed it is the later of that and the snooze's end. None when no draft
-    kind applies, or when the contact would stop qualifying before its due
-    time (a seed no longer new, an active contact gone dormant).
-    """
-    return status_and_next_due(c, drafts_for_contact, rules, now)[1]
-
-
-def status_and_next_due(
-    c: Contact, drafts_for_contact: list[DraftRecord], rules: Rules, now: datetime
-) -> tuple[str, datetime | None]:
-    """`effective_status` and `next_due` together, parsing the dates once (listings)."""
-    now = _utc(now)
-    last = _last(_last(_dt(c.last_inbound), _dt(c.last_outbound)), _dt(c.last_logged))
-    first = _dt(c.first_seen)
-    status = _status(c, last, first, rules, now)
-    if c.status in _HIDDEN:
-        return status, None
-    drafted: datetime | None = None
-    seeded = False
-    for d in drafts_for_contact:
-        if d.email != c.email or d.kind not in DRAFT_KINDS:
-            continue
-        seeded = seeded or d.kind == "seed"
-        written = _dt(d.written_at)
-        if written is not None and (drafted is None or written > drafted):
-            drafted = written
-    found = _pending(c, status, last, first, drafted, seeded, rules, now)
-    if found is None:
-        return status, None
-    kind, when = found[0], found[1] + _jitter(c.email, rules)
-    snooze = _dt(c.snoozed_until)
-    if snooze is not None and snooze > now and snooze > when:
-        when = snooze  # nothing is drafted before the snooze ends
-    if kind == "seed":
-        assert first is not None
-        if when > first + rules.seed_window:
-            return status, None
-    elif last is not None and when - last >= rules.dormancy:
-        return status, None
-    return status, when
-
-
-# --- triage --------------------------------------------------------------------
-
-
-def seeds_to_triage(contacts: Iterable[Contact], rules: Rules, now: datetime) -> list[Contact]:
-    """New two-way contacts waiting for triage, newest first (by first seen, then email).
-
-    Rule status "seed", at least one message each way, first seen within
-    `seed_window`. The digest's "new contacts" and `mailer seed` both list these.
-    """
-    now = _utc(now)
-    window = iso(now - rules.seed_window) or ""
-    seeds = [
-        c
-        for c in contacts
-        # the cheap tests first: effective_status parses dates
-        if c.messages_in >= 1
-        and c.messages_out >= 1
-        and (c.first_seen or "") >= window
-        and c.status not in ("weeded", "ignored", "dormant", "active")
-        and not c.tier
-        and not c.tags
-        and effective_status(c, rules, now) == "seed"
-    ]
+            seeds.append(c)
     seeds.sort(key=lambda c: (c.first_seen or "", c.email), reverse=True)
     return seeds
 
@@ -543,3 +659,125 @@ def suggested_tier(rules: Rules) -> str:
     return min(
         rules.tiers, key=lambda t: (abs(rules.tiers[t] - rules.default_cadence), rules.tiers[t], t)
     )
+
+
+# --- the plan ------------------------------------------------------------------
+
+
+def plan(
+    contacts: Iterable[Contact],
+    drafts: Iterable[DraftRecord],
+    rules: Rules,
+    now: datetime,
+    open_keys: Collection[str] = (),
+) -> Plan:
+    """Everyone something applies to now, in the order of the module docstring."""
+    now = _utc(now)
+    drafts = list(drafts)
+    lanes = judge_all(contacts, drafts, rules, now, open_keys)
+
+    zone = _zone(rules.timezone)
+    today = now.astimezone(zone).date()
+    day_start = datetime.combine(today, time(), tzinfo=zone).astimezone(UTC)
+    day_end = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    weekend = rules.weekdays_only and today.weekday() >= 5
+    week_start = now - _WEEK
+
+    drafts_today = rekindles_this_week = 0
+    for d in drafts:
+        if d.kind not in DRAFT_KINDS or d.error:
+            continue  # the digest and introductions are the owner's asks, not rationed
+        written = _dt(d.written_at)
+        if written is None:
+            continue
+        if day_start <= written < day_end:
+            drafts_today += 1
+        if d.kind == "rekindle" and week_start < written <= now:
+            rekindles_this_week += 1
+
+    due = [
+        j
+        for j in lanes.values()
+        if j.due_at is not None and j.due_at <= now and j.lane in ("new", "due", "rekindle")
+    ]
+    strength = {j.email: j.strength for j in due}
+    rekindle = sorted(
+        (j for j in due if j.kind == "rekindle"), key=lambda j: (-strength[j.email], j.email)
+    )
+    regular = sorted(
+        (j for j in due if j.kind != "rekindle"),
+        key=lambda j: (-(now - j.due_at).days, -strength[j.email], j.email),  # type: ignore[operator]
+    )
+
+    items: list[Item] = []
+    places = rules.max_drafts_per_day - drafts_today
+    rekindles_left = rules.rekindle_per_week - rekindles_this_week
+    full = f"daily maximum reached ({rules.max_drafts_per_day})"
+    for j in (*rekindle, *regular):
+        assert j.due_at is not None and j.kind is not None
+        hold: str | None = None
+        if j.waiting is not None:
+            hold = f"your draft of {_date(j.waiting)} still waits in Drafts"
+        elif weekend:
+            hold = HOLD_WEEKEND
+        elif j.kind == "rekindle" and rekindles_left <= 0:
+            hold = f"at most {rules.rekindle_per_week} rekindles a week (rules.rekindle_per_week)"
+        elif places <= 0:
+            hold = full
+        if hold is None:
+            places -= 1
+            rekindles_left -= j.kind == "rekindle"
+        key = f"{j.kind}:{j.email}:{_date(j.due_at)}"
+        overdue = (now - j.due_at).days
+        items.append(
+            Item(
+                j.email,
+                j.name,
+                j.kind,
+                j.reason,
+                j.due_at,
+                overdue,
+                hold is None,
+                hold,
+                key,
+                j.lane,
+                strength[j.email],
+            )
+        )
+    items.sort(key=lambda i: not i.draft)  # stable: those drafted now first, in their order
+
+    owed = sorted((j for j in lanes.values() if j.lane == "owe_reply"), key=_by_since)
+    for j in owed:
+        items.append(
+            Item(
+                j.email,
+                j.name,
+                "reply_owed",
+                j.reason,
+                None,
+                0,
+                False,
+                HOLD_REPLY,
+                None,
+                j.lane,
+                j.strength,
+            )
+        )
+    weeds = sorted(
+        (j for j in lanes.values() if j.lane in WEED_LANES and not _drafting(j, now)),
+        key=lambda j: (j.lane != "rekindle", *_by_since(j)),
+    )
+    for j in weeds:
+        kind = "one_sided" if j.lane == "one_sided" else "dormant"
+        items.append(
+            Item(j.email, j.name, kind, j.reason, None, 0, False, None, None, j.lane, j.strength)
+        )
+    return Plan(now=now, items=items, drafts_today=drafts_today, lanes=lanes)
+
+
+def _drafting(j: Judgement, now: datetime) -> bool:
+    return j.kind == "rekindle" and j.due_at is not None and j.due_at <= now
+
+
+def _by_since(j: Judgement) -> tuple[str, str]:
+    return (j.since or "", j.email)
