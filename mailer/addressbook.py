@@ -113,13 +113,14 @@ def import_(config: Config, path: Path, fmt: str | None, *, dry_run: bool) -> Im
     """Merge the contacts of the file into the store (unless `dry_run`); the plan."""
     cards = read(path, fmt)
     own = app.identity(config).addresses  # the owner's, and the command address
+    tiers = tuple(app.rules(config).tiers)
     store = app.store(config)
     if dry_run:
-        return plan_import(store.contacts(), cards, own=own)
+        return plan_import(store.contacts(), cards, own=own, tiers=tiers)
     planned: list[ImportPlan] = []
 
     def change(contacts: list[Contact]) -> list[Contact]:
-        planned.append(plan_import(contacts, cards, own=own))
+        planned.append(plan_import(contacts, cards, own=own, tiers=tiers))
         return list(planned[0].contacts)
 
     store.update_contacts(change)

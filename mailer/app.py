@@ -161,9 +161,16 @@ def scan_source(
 
 
 def contact_rows(
-    config: Config, now: datetime, contacts: list[Contact] | None = None
+    config: Config,
+    now: datetime,
+    contacts: list[Contact] | None = None,
+    *,
+    listed_only: bool = False,
 ) -> list[dict[str, Any]]:
-    """Contacts as SPEC section 4 objects, with what the rules say of each (lane, ...)."""
+    """Contacts as SPEC section 4 objects, with what the rules say of each (lane, ...).
+
+    `listed_only`: only relationships (`Judgement.listed`), as lists show by default.
+    """
     from mailer.core.rules import judge_all
 
     s = store(config)
@@ -173,6 +180,8 @@ def contact_rows(
     rows = []
     for c in people:
         j = lanes[c.email]
+        if listed_only and not j.listed:
+            continue
         row = c.to_json()
         row["status"] = j.status
         row["next_due"] = iso(j.due_at)

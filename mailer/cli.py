@@ -20,12 +20,14 @@ import click
 from mailer import __version__, clock
 from mailer.config import Config, find_path, load
 from mailer.errors import ConfigError, MailerError, UsageError
+from mailer.model import LANES, STATUSES
 from mailer.output import FORMATS, render
 
 CONTACT_COLUMNS = (
     "email",
     "name",
     "status",
+    "lane",
     "tier",
     "trust",
     "last_contact",
@@ -310,19 +312,24 @@ def contacts() -> None:
 
 @contacts.command("list")
 @format_option
+@click.option("--status", type=click.Choice(STATUSES), help="only contacts with this status")
+@click.option("--lane", type=click.Choice(LANES), help="only contacts in this lane")
 @click.option(
-    "--status",
-    type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")),
-    help="only contacts with this status",
+    "--all",
+    "everyone",
+    is_flag=True,
+    help="everyone, also those you never wrote to (inbound-only) or never heard back from",
 )
 @pass_ctx
-def contacts_list(obj: Ctx, fmt: str, status: str | None) -> None:
-    """List contacts, most recent contact first."""
+def contacts_list(obj: Ctx, fmt: str, status: str | None, lane: str | None, everyone: bool) -> None:
+    """List your relationships (two-way, or triaged by you), most recent contact first."""
     from mailer import app
 
-    rows = app.contact_rows(obj.config, clock.now())
+    rows = app.contact_rows(obj.config, clock.now(), listed_only=not (everyone or lane))
     if status:
         rows = [r for r in rows if r["status"] == status]
+    if lane:
+        rows = [r for r in rows if r["lane"] == lane]
     rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]), reverse=True)
     click.echo(render(rows, CONTACT_COLUMNS, fmt))
 
@@ -344,9 +351,15 @@ def _find(obj: Ctx, who: str) -> Any:
 def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     """Everything mailer knows of one contact."""
     from mailer import app
+    from mailer.core import history
+    from mailer.core.rules import about
 
+    now = clock.now()
     contact = _find(obj, who)
-    row = app.contact_rows(obj.config, clock.now(), [contact])[0]
+    row = app.contact_rows(obj.config, now, [contact])[0]
+    gap = row["rhythm_days"]
+    row["rhythm"] = f"every ~{about(gap)}" if gap is not None else "too little history"
+    row["history"] = f"{history.sparkline(contact.months, now)}  (24 months to {now:%Y-%m})"
     store = app.store(obj.config)
     row["logged"] = [f"{e.when} {e.text}" for e in store.logged(contact.email)]
     row["intros"] = [
@@ -454,7 +467,7 @@ def _duration_text(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option("--cadence", callback=_duration_text, help="own cadence, e.g. 30d ('' clears)")
 @click.option(
     "--status",
-    type=click.Choice(("seed", "active", "dormant", "weeded", "ignored")),
+    type=click.Choice(STATUSES),
     help="set the status by hand (weeded: no drafts, never introduced)",
 )
 @click.option("--name", help="display name (scans no longer change it)")
@@ -490,7 +503,8 @@ def contacts_set(
 
     changes: dict[str, Any] = {}
     if tier is not None:
-        changes["tier"] = tier.strip() or None
+        tiers = list(app.rules(obj.config).tiers)
+        changes["tier"] = _tier_name(tier, tiers) if tier.strip() else None
     if tags is not None:
         changes["tags"] = sorted({t.strip().lower() for t in tags.split(",") if t.strip()})
     if trust is not None:
@@ -594,14 +608,12 @@ WEED_COLUMNS = (
 
 def _tier_name(text: str, tiers: list[str]) -> str:
     """A tier the rules know (any one word when no tiers are configured)."""
-    import re
+    from mailer.core.contacts import check_tier
 
-    tier = text.strip().lower()
-    if tiers and tier not in tiers:
-        raise UsageError(f"{text!r} is not a tier", hint="configured: " + ", ".join(tiers))
-    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", tier):
-        raise UsageError(f"{text!r} is not a tier", hint="a tier is one word, like network")
-    return tier
+    try:
+        return check_tier(text, tiers)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
 
 
 def _tag_list(text: str) -> tuple[str, ...]:
@@ -889,7 +901,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         store.change_contact(c.email, people_core.weed)
         j = lanes[c.email]
         why = (
-            f"{j.lane.replace('_', '-')}: {j.reason}"
+            f"{'dormant' if j.lane == 'rekindle' else 'one-sided'}: {j.reason}"
             if j.weed_candidate
             else "not a weed candidate: weeded on your word"
         )
@@ -1252,8 +1264,16 @@ def status(obj: Ctx, fmt: str) -> None:
 
     config = obj.config
     now = clock.now()
-    stats = app.store(config).stats()
-    stats["contacts_by_status"] = dict(Counter(r["status"] for r in app.contact_rows(config, now)))
+    store = app.store(config)
+    stats = store.stats()
+    lanes = app.plan(config, now).lanes.values()
+    stats["contacts_by_status"] = dict(Counter(j.status for j in lanes))
+    stats["contacts_by_lane"] = {k: v for k in LANES if (v := sum(j.lane == k for j in lanes))}
+    stats["drafts_not_written"] = [
+        {"email": d.email, "kind": d.kind, "at": d.written_at, "error": d.error}
+        for d in store.drafts()
+        if d.error
+    ][-5:]
     stats["jobs"] = jobs.status(config, now)
     if fmt == "json":
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False, default=str))
@@ -1263,6 +1283,14 @@ def status(obj: Ctx, fmt: str) -> None:
     by_status = stats["contacts_by_status"]
     if by_status:
         click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(by_status.items())))
+        by_lane = stats["contacts_by_lane"]
+        click.echo(
+            "  lanes: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in by_lane.items())
+        )
+    for d in stats["drafts_not_written"]:
+        click.echo(
+            f"draft not written: {d['kind']} to {d['email']} on {d['at'][:10]}: {d['error']}"
+        )
     click.echo(f"messages seen: {stats['messages_seen']}")
     folders = stats.get("folders") or []
     if folders:
@@ -1288,6 +1316,65 @@ def status(obj: Ctx, fmt: str) -> None:
     click.echo(f"unreadable messages: {stats['parse_failures']}")
     for fail in (stats.get("last_failures") or [])[-5:]:
         click.echo(f"  {fail.get('folder')} UID {fail.get('uid')}: {fail.get('error')}")
+
+
+# --- rebuild ---------------------------------------------------------------------------------
+
+
+def _source_lines(result: Any, prefix: str = "") -> list[str]:
+    if result.skipped:
+        return [f"{prefix}{result.source}: skipped ({result.skipped}); its mail is not counted"]
+    lines = []
+    for f in result.folders:
+        failed = f", {f.failed} unreadable" if f.failed else ""
+        folder = "" if result.source.endswith(f":{f.folder}") else f" {f.folder}"  # an mbox
+        lines.append(
+            f"{prefix}{result.source}{folder}: {f.fetched} read, {f.new} counted, "
+            f"{f.duplicates} already counted, {f.skipped} not personal{failed}"
+        )
+    return lines
+
+
+@cli.command()
+@click.option(
+    "--dry-run", is_flag=True, help="read everything and say what would change; keep the store"
+)
+@pass_ctx
+def rebuild(obj: Ctx, dry_run: bool) -> None:
+    """Derive counts, dates, names and history again from the sources; keep what you set."""
+    from mailer import rebuild as rebuilding
+
+    update, stop = _progress_bar()
+    try:
+        report = rebuilding.run(obj.config, clock.now(), dry_run=dry_run, progress=update)
+    finally:
+        stop()
+    for result in report.sources:
+        for line in _source_lines(result):
+            click.echo(line)
+    for result in report.catch_ups:
+        for line in _source_lines(result, "read again (a scan ran meanwhile): "):
+            click.echo(line)
+    out = report.outcome
+    assert out is not None
+    added = f", {out.added} new" if out.added else ""
+    would = "would be " if dry_run else ""
+    click.echo(
+        f"contacts: {out.rebuilt} {would}rebuilt{added}, {len(out.kept)} kept without mail; "
+        f"history for {out.history} contacts"
+    )
+    if out.kept_with_mail:
+        shown = ", ".join(out.kept_with_mail[:5])
+        more = f" and {len(out.kept_with_mail) - 5} more" if len(out.kept_with_mail) > 5 else ""
+        click.echo(f"kept their earlier counts (no source mentions them now): {shown}{more}")
+    if report.missed:
+        click.echo(
+            f"{report.missed} messages counted during the rebuild are in no source "
+            "(forwarded mail?): they no longer count"
+        )
+    click.echo(f"{out.changed} contacts {'would change' if dry_run else 'changed'}")
+    if dry_run:
+        click.echo("dry run: the store is unchanged")
 
 
 def main() -> None:

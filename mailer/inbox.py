@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -144,7 +144,9 @@ def _read(
     return _Reading(item, info, key, "commands", verdict.reason, tuple(parsed_fwd), tuple(said_fwd))
 
 
-def _decide(reading: _Reading, now: datetime, intro_rules: IntroRules) -> Decide:
+def _decide(
+    reading: _Reading, now: datetime, intro_rules: IntroRules, tiers: Collection[str]
+) -> Decide:
     """The store's `Decide` for one mail: contacts in, (changed, log, record) out."""
     info = reading.info
 
@@ -164,7 +166,7 @@ def _decide(reading: _Reading, now: datetime, intro_rules: IntroRules) -> Decide
 
             try:
                 applied = apply_commands(
-                    results, contacts, when_of(info, now), reading.key, intro_answer
+                    results, contacts, when_of(info, now), reading.key, intro_answer, tiers=tiers
                 )
             except Exception as e:  # a bug must not keep this mail, and all after it, in INBOX
                 log.warning("command mail %s: %s", reading.key, describe(e))
@@ -218,6 +220,7 @@ def run(
     who = app.identity(config)
     folder = config.get("commands.processed_folder")
     intro_rules = app.intro_rules(config)
+    tiers = tuple(app.rules(config).tiers)
     handled: list[Handled] = []
     if folder == config.get("folders.inbox"):
         raise ConfigError(
@@ -228,7 +231,7 @@ def run(
         reading = _read(item, box, config, who, now)
         if reading is None:
             continue
-        decide = _decide(reading, now, intro_rules)
+        decide = _decide(reading, now, intro_rules, tiers)
         if dry_run:
             known = {r.key: r for r in store.command_records()}
             if reading.key in known:

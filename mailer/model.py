@@ -18,8 +18,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-Direction = Literal["in", "out"]
+Direction = Literal["in", "out", "group"]  # group: outbound to too many to be personal
 STATUSES = ("seed", "active", "dormant", "weeded", "ignored")
+# Where a contact stands, in order of precedence (mailer.core.rules.judge)
+LANES = (
+    "pruned",
+    "inbound_only",
+    "owe_reply",
+    "snoozed",
+    "one_sided",
+    "new",
+    "due",
+    "rekindle",
+    "quiet",
+)
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -66,6 +78,7 @@ class Parsed:
     """What one message means: a stable key and the interactions it carries.
 
     `skipped` names why a message carries none (automated, mass mail, ...);
+    mass mail still carries "group" interactions: hints, never counted;
     `error` is set when the header could not be understood at all.
     """
 
@@ -113,6 +126,7 @@ class Contact:
     aliases: tuple[str, ...] = ()  # other addresses of the same person (lower-case)
     intro_opt_out: bool = False  # never suggest or ask to introduce this person
     weeded_from: str | None = None  # the status before `mailer weed --apply`, for --undo
+    last_group: str | None = None  # the newest mail from the owner to them and many others
     # mail per month and what it says (mailer.core.history): rebuilt from the sources
     months: str = ""  # "2024-03:2:1 2024-05:0:3": month, in, out
     gap_days: float | None = None  # the usual gap between exchanges; None: too little history

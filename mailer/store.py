@@ -36,7 +36,15 @@ import secrets
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -554,6 +562,10 @@ class Store:
         for p in parsed:
             if p.key in seen:
                 duplicates += 1
+            elif p.skipped is not None:
+                # group mail: no key kept, its hint (a latest date) is the same applied twice
+                interactions.extend(p.interactions)
+                skipped += 1
             elif p.interactions:
                 _check_key(p.key)
                 seen.add(p.key)
@@ -801,6 +813,87 @@ class Store:
                     table.remove(doc_ids=ids[1:])
             else:
                 table.insert({"key": key, "value": value})
+
+    # -- rebuild (mailer.rebuild) --------------------------------------------
+
+    def insert_contacts(self, contacts: Iterable[Contact]) -> None:
+        """Add many new contacts in one pass (seeding a store built aside).
+
+        UsageError if one of them exists already (nothing is written then).
+        """
+        docs = [c.to_doc() for c in contacts]
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            known = set(_email_ids(table.all()))
+            for doc in docs:
+                if doc["email"] in known:
+                    raise UsageError(f"contact {doc['email']} already exists")
+                known.add(doc["email"])
+            table.insert_multiple(docs)
+
+    def seen_keys(self) -> set[str]:
+        """The keys of every message counted so far."""
+        with self.snapshot() as db:
+            return _seen_keys(db.table(SEEN).all())
+
+    def swap_rebuilt(
+        self,
+        aside: Store,
+        decide: Callable[
+            [list[Contact], set[str]], tuple[Sequence[Contact], Collection[str]] | None
+        ],
+    ) -> bool:
+        """Swap in what a rebuild derived in the store `aside`: one transaction, one write.
+
+        Under this store's lock, `decide` gets the contacts and the seen message
+        keys as they are now and returns the contacts this store is to hold
+        and the seen keys to keep, or None to change nothing (False). The
+        folder states and parse failures become `aside`'s, except that the
+        folder states of sources `aside` never read stay; every other table
+        (drafts, logged, intros, commands, meta, ...) stays as it is.
+        """
+        data = _decode(aside.path, _read_file(aside.path))
+        aside_folders = [dict(d) for d in (data.get(FOLDERS) or {}).values()]
+        aside_failures = [dict(d) for d in (data.get(FAILURES) or {}).values()]
+        read = {d.get("source") for d in aside_folders}
+        with self.transaction() as db:
+            table = db.table(CONTACTS)
+            docs = table.all()
+            seen_table = db.table(SEEN)
+            decided = decide([Contact.from_doc(d) for d in docs], _seen_keys(seen_table.all()))
+            if decided is None:
+                return False
+            contacts, seen = decided
+
+            new = {c.email: c.to_doc() for c in contacts}
+            ids = _email_ids(docs)
+            present = [ids[e] for e in new if e in ids]
+            if present:  # one pass over the table, as in _fold_into
+
+                def apply(doc: MutableMapping[str, Any]) -> None:
+                    replacement = new[str(doc.get("email", "")).lower()]
+                    doc.clear()
+                    doc.update(replacement)
+
+                table.update(apply, doc_ids=present)
+            gone = [doc_id for email, doc_id in ids.items() if email not in new]
+            if gone:
+                table.remove(doc_ids=gone)
+            inserts = [doc for email, doc in new.items() if email not in ids]
+            if inserts:
+                table.insert_multiple(inserts)
+
+            seen_table.truncate()
+            if seen:
+                seen_table.insert({"n": len(set(seen)), "k": " ".join(sorted(set(seen)))})
+            folders = db.table(FOLDERS)
+            unread = [dict(d) for d in folders.all() if d.get("source") not in read]
+            folders.truncate()
+            folders.insert_multiple([*aside_folders, *unread])
+            failures = db.table(FAILURES)
+            failures.truncate()
+            failures.insert_multiple(aside_failures)
+        return True
 
 
 # -- helpers over raw documents (TinyDB stays in this module) ----------------

@@ -67,6 +67,7 @@ TARGETS = {
     "contacts_list_table_s": (0.3, "s"),
     "contacts_list_json_s": (0.3, "s"),
     "plan_s": (0.1, "s"),
+    "lanes_s": (0.1, "s"),
     "intro_suggest_s": (1.0, "s"),
 }
 
@@ -306,6 +307,12 @@ def bench(messages_count: int, contacts: int) -> int:
         row("mailer due --format json (whole process)", f"{r['due_s']:.3f} s")
         row("mailer digest preview (whole process)", f"{r['digest_s']:.3f} s")
 
+        print(f"\nlanes (median of {REPEATS})")
+        r.update(bench_lanes(contacts))
+        row("judge_all() over 10,000 contacts, 5 years of mail each", f"{r['lanes_s']:.3f} s")
+        row("  months of history per contact (mean)", f"{r['lanes_months']:.1f}")
+        row("  contacts per lane", str(r["lanes_count"]))
+
         print(f"\nintroductions (median of {REPEATS})")
         r.update(bench_intros(contacts))
         row("suggest() over 10,000 tagged contacts", f"{r['intro_suggest_s']:.3f} s")
@@ -362,6 +369,53 @@ def bench_plan(
         "plan_items": len(result.items),
         "due_s": due,
         "digest_s": digest,
+    }
+
+
+def history_contacts(n: int, seed: int = 11) -> list[Any]:
+    """`n` contacts, each with five years of mail folded in: ties of every strength and
+    rhythm (a few a year to several a week), some gone quiet, some one-sided."""
+    import random
+
+    from mailer.core.contacts import fold
+    from mailer.model import Interaction
+
+    rng = random.Random(seed)
+    end = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    interactions = []
+    for i in range(n):
+        email = f"person{i}@corp{i % 300}.example"
+        per_year = rng.choice((2, 4, 6, 12, 12, 24, 52, 100))
+        stop = rng.choice((0, 0, 0, 30, 200, 500))  # days since the last mail
+        back = rng.random() < 0.9  # mostly two-way
+        for _ in range(per_year * 5):
+            when = end - dt.timedelta(days=stop + rng.random() * (5 * 365 - stop))
+            way = "in" if back and rng.random() < 0.5 else "out"
+            interactions.append(Interaction(email, f"Person {i}", when, way, "Re: plans"))  # type: ignore[arg-type]
+    contacts = list(fold({}, interactions).values())
+    return contacts
+
+
+def bench_lanes(n: int) -> dict[str, Any]:
+    """Every contact's lane (mailer.core.rules.judge_all), in-process, as listings need it."""
+    import gc
+    from collections import Counter
+
+    from mailer.core.rules import Rules, judge_all
+
+    contacts = history_contacts(n)
+    gc.collect()
+    now = dt.datetime(2026, 11, 20, 9, tzinfo=dt.UTC)
+    rules = Rules()
+    seconds = []
+    for _ in range(REPEATS):
+        t = time.perf_counter()
+        lanes = judge_all(contacts, [], rules, now)
+        seconds.append(time.perf_counter() - t)
+    return {
+        "lanes_s": statistics.median(seconds),
+        "lanes_months": statistics.mean(len(c.months.split()) for c in contacts),
+        "lanes_count": dict(Counter(j.lane for j in lanes.values()).most_common()),
     }
 
 

@@ -248,7 +248,7 @@ def mailer(
 
 
 def contacts_json(config: Path) -> list[dict[str, Any]]:
-    out = mailer(config, "contacts", "list", "--format", "json")
+    out = mailer(config, "contacts", "list", "--all", "--format", "json")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

@@ -402,6 +402,25 @@ def test_bad_values_skip_the_card_with_the_reason() -> None:
     }
 
 
+def test_an_unknown_tier_skips_the_card_with_the_reason() -> None:
+    text = "email,name,tier\nok@x.example,Ok,Inner\nv@x.example,V,vip\nn@x.example,N,\n"
+    tiers = ("inner", "network", "loose")
+    plan = plan_import([], from_csv(text), tiers=tiers)
+    assert plan.added == ("n@x.example", "ok@x.example")
+    assert {c.email: c.tier for c in plan.contacts} == {
+        "ok@x.example": "inner",
+        "n@x.example": None,
+    }
+    assert [(s.where, s.reason) for s in plan.skipped] == [
+        ("line 3 (v@x.example)", "'vip' is not a tier (configured: inner, network, loose)")
+    ]
+    # the same card for a stored contact changes nothing of it
+    stored = Contact("v@x.example", tier="loose")
+    again = plan_import([stored], from_csv(text), tiers=tiers)
+    assert "v@x.example" not in {c.email for c in again.contacts}
+    assert plan_import([], from_csv(text)).added == ("n@x.example", "ok@x.example", "v@x.example")
+
+
 @pytest.mark.parametrize(
     ("text", "fmt", "message"),
     [
@@ -582,6 +601,24 @@ def test_cli_import_merges_and_a_second_run_changes_nothing(tmp_path: Path) -> N
     again = ok(mailer(config, "contacts", "import", str(book))).splitlines()
     assert again[-1] == "0 added, 0 updated, 4 unchanged, 1 skipped: 1 without an email address"
     assert store.path.read_bytes() == after
+
+
+def test_cli_import_skips_a_card_with_a_tier_not_configured(tmp_path: Path) -> None:
+    config, store = store_with(tmp_path, [])
+    book = tmp_path / "book.vcf"
+    cards = [
+        Contact("vip@x.example", name="Vera Ip", tier="vip"),
+        Contact("ok@x.example", name="Otto K", tier="network"),
+    ]
+    book.write_text(to_vcard(cards), encoding="utf-8", newline="")
+    out = ok(mailer(config, "contacts", "import", str(book))).splitlines()
+    reason = "card 1 (Vera Ip): 'vip' is not a tier (configured: inner, network, loose)"
+    assert out == [
+        "added ok@x.example",
+        f"skipped {reason}",
+        f"1 added, 0 updated, 0 unchanged, 1 skipped: {reason}",
+    ]
+    assert [(c.email, c.tier) for c in store.contacts()] == [("ok@x.example", "network")]
 
 
 def test_cli_export_to_stdout_is_vcard(tmp_path: Path) -> None:

@@ -80,6 +80,25 @@ def test_log_entries_carry_the_text_and_the_mail() -> None:
     ]
 
 
+def test_a_tier_must_be_a_configured_one() -> None:
+    lines = "tier anna vip\ntier anna Network\ntier josé close"
+    jose = Contact(email="jose@alvarez.example", name="José Álvarez", status="seed")
+    people = {**PEOPLE, jose.email: jose}
+    results = parse_commands("", lines, list(people.values()))
+    tiers = ("inner", "network", "loose")
+    applied = apply_commands(results, people, NOW, "cmd-1", tiers=tiers)
+    assert [(o.ok, o.result) for o in applied.outcomes] == [
+        (False, "'vip' is not a tier (configured: inner, network, loose)"),
+        (True, "anna@a.example: tier network, active"),
+        (False, "'close' is not a tier (configured: inner, network, loose)"),
+    ]
+    assert set(applied.changed) == {"anna@a.example"}  # josé (found without his accent) kept
+    # The owner's own tiers, as configured in rules.tiers.
+    applied = apply_commands(results, people, NOW, "cmd-1", tiers=("vip", "close"))
+    assert [o.ok for o in applied.outcomes] == [True, False, True]
+    assert applied.changed[jose.email].tier == "close"
+
+
 def test_intro_answers_need_an_open_introduction() -> None:
     _, outcomes = apply("intro yes anna")
     assert outcomes == [(False, "no introduction is waiting for an answer from anna@a.example")]

@@ -158,3 +158,44 @@ def test_init_writes_a_private_config_that_loads(tmp_path: Path) -> None:
     one_line(again, 2, "exists", "--force")
     status = mailer(path, "status", env={"XDG_DATA_HOME": str(tmp_path / "data")})
     assert status.returncode == 0, status.stderr
+
+
+def test_who_and_tiers_on_the_command_line(tmp_path: Path) -> None:
+    from mailer.model import Contact
+    from mailer.store import Store
+
+    config = write_config(tmp_path, None)  # the default tiers: inner, network, loose
+    store = Store(tmp_path / "mailer.json")
+    people = [
+        Contact("jose@alvarez.example", name="José Álvarez", tier="loose"),
+        Contact("anna@a.example", name="Anna Berg"),
+        Contact("ak@k.example", name="Anna Kim"),
+    ]
+    store.update_contacts(lambda _: people)
+
+    def tier_after(*args: str) -> str | None:
+        out = mailer(config, "contacts", "set", *args)
+        assert out.returncode == 0, out.stderr
+        return {c.email: c.tier for c in store.contacts()}["jose@alvarez.example"]
+
+    err = one_line(mailer(config, "contacts", "set", "jose", "--tier", "vip"), 2)
+    assert err == "mailer: error: 'vip' is not a tier (configured: inner, network, loose)"
+    assert tier_after("jose", "--tags", "x") == "loose"  # the wrong tier changed nothing
+    assert tier_after("jose", "--tier", "Inner") == "inner"
+    assert tier_after("jose", "--tier", "") is None  # '' clears it
+
+    show = mailer(config, "contacts", "show", "jose")
+    assert show.returncode == 0 and "jose@alvarez.example" in show.stdout, show.stderr
+    one_line(
+        mailer(config, "contacts", "show", "jsoe"),
+        2,
+        "no contact 'jsoe' (did you mean José Álvarez <jose@alvarez.example>?)",
+    )
+    one_line(
+        mailer(config, "contacts", "show", "anna"),
+        2,
+        "'anna' is ambiguous: ",
+        "Anna Berg <anna@a.example>",
+        "Anna Kim <ak@k.example>",
+        "; use the address",
+    )

@@ -373,6 +373,25 @@ def test_malformed_commands_are_errors(line: str, error: str) -> None:
     assert result.error.startswith(line.split()[0].lower() + ":")
 
 
+def test_mail_names_people_as_the_cli_does() -> None:
+    """One resolver: first names and addresses before the @, accents aside; a miss
+    suggests the closest; a part of a name must still start a word of it."""
+    people = [*CONTACTS, Contact(email="kw@w.example")]
+    said = {
+        line: (r.command.who if r.command else r.error)
+        for line in ("done jose", "log zoe lunch", "done kw", "log jsoe lunch", "done jsoe")
+        if (r := parse_line(line, people)) is not None
+    }
+    assert said == {
+        "done jose": "jose@x.es",
+        "log zoe lunch": "zoe@x.de",
+        "done kw": "kw@w.example",
+        "log jsoe lunch": "log: no contact named 'jsoe' (nor a longer name starting with it)"
+        " (did you mean José García López <jose@x.es>?)",
+        "done jsoe": "done: no contact 'jsoe' (did you mean José García López <jose@x.es>?)",
+    }
+
+
 @pytest.mark.parametrize(
     "line",
     [

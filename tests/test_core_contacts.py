@@ -90,9 +90,10 @@ def test_resolve_by_address_name_and_part() -> None:
     assert resolve(people, "bob").email == "bob@z.org"
     assert resolve(people, "Ann Lee").email == "ann@y.org"
     assert resolve(people, "berg").email == "anna@x.org"
+    assert resolve(people, "ann").email == "ann@y.org"  # a first name before a part of one
     with pytest.raises(
         LookupError, match=re.escape("ambiguous: Anna Berg <anna@x.org>, Ann Lee <ann@y.org>")
     ):
-        resolve(people, "ann")
+        resolve(people, "an")
     with pytest.raises(LookupError, match="no contact"):
         resolve(people, "nobody@x.org")

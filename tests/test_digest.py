@@ -39,7 +39,7 @@ TIERS = {"inner": "30d", "network": "90d"}
 # The lines the digest must offer for the history below (and that the owner replies with).
 LINES = {
     "due": ["done anna@a.example", "snooze anna@a.example 2w"],
-    "reply_owed": ["done emil@e.example", "snooze emil@e.example 1w"],
+    "reply_owed": ["done emil@e.example"],
     "seeds": ["tier dora@d.example network", "tag dora@d.example <tags>", "ignore dora@d.example"],
     "weed": ["weed olaf@o.example", "snooze olaf@o.example 3m"],
 }
@@ -61,7 +61,8 @@ def history() -> list[tuple[str, bytes, datetime]]:
     # dora: new, one mail each way -> a new contact to sort (and a seed follow-up)
     mail.append(("INBOX", mail_in("Dora Lux", "dora@d.example", days(21), 1), days(21)))
     mail.append(("Sent", mail_out("dora@d.example", days(20), 1), days(20)))
-    # emil: wrote 10 days ago, never answered -> reply owed
+    # emil: we wrote 40 days ago; he answered 10 days ago -> reply owed
+    mail.append(("Sent", mail_out("emil@e.example", days(40), 0), days(40)))
     mail.append(("INBOX", mail_in("Emil Vos", "emil@e.example", days(10), 1), days(10)))
     return mail
 
@@ -140,7 +141,7 @@ def test_digest_run_writes_one_draft_a_day(imap_setup: tuple[ImapUser, Path]) ->
     out = mailer(config, "digest", "run", user=user, env=ENV)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(
-        "wrote the digest of 2026-03-04 (2 due, 1 reply owed, 1 new contact, 1 to weed) in Drafts"
+        "wrote the digest of 2026-03-04 (3 due, 1 reply owed, 1 new contact, 1 to weed) in Drafts"
     )
     [(flags, message)] = drafts_in_folder(user)
     assert b"\\Draft" in flags
@@ -266,7 +267,7 @@ def test_preview_shows_the_digest_and_delivers_nothing(tmp_path: Path) -> None:
     config = local_config(tmp_path, None)
     out = mailer(config, "digest", "preview", env=ENV)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("Subject: mailer digest, 4 March 2026: 2 due, 1 reply owed")
+    assert out.stdout.startswith("Subject: mailer digest, 4 March 2026: 3 due, 1 reply owed")
     assert "== Replies you owe (1) ==" in out.stdout
     assert "      done emil@e.example\n" in out.stdout
     assert not (tmp_path / "Drafts").exists()
@@ -325,7 +326,7 @@ def test_replying_to_the_digest_applies_the_shown_lines(
     rows = {
         r["email"]: r
         for r in json.loads(
-            mailer(config, "contacts", "list", "--format", "json", env=later).stdout
+            mailer(config, "contacts", "list", "--all", "--format", "json", env=later).stdout
         )
     }
     assert rows["anna@a.example"]["snoozed_until"] == "2026-03-18T06:50:00Z"

@@ -50,7 +50,8 @@ def history() -> tuple[list[bytes], list[bytes]]:
     # dora: a new contact, one exchange 20 days ago -> seed follow-up (14d), 6 days overdue
     inbox.append(mail_in("Dora Lux", "dora@d.example", days(21), 1))
     sent.append(mail_out("dora@d.example", days(20), 1))
-    # emil: wrote 10 days ago, never answered -> reply owed (7d)
+    # emil: we wrote 40 days ago, he answered 10 days ago -> reply owed (7d)
+    sent.append(mail_out("emil@e.example", days(40), 0))
     inbox.append(mail_in("Emil Vos", "emil@e.example", days(10), 1))
     return inbox, sent
 
@@ -122,7 +123,7 @@ def test_due_lists_exactly_who_the_rules_make_due(setup: tuple[ImapUser, Path]) 
     assert all(not i["draft"] for i in weekend) and "weekend" in weekend[0]["hold"]
     contacts = {
         r["email"]: r
-        for r in json.loads(mailer(config, "contacts", "list", "--format", "json", env=ENV).stdout)
+        for r in json.loads(mailer(config, "contacts", "list", "--all", "--format", "json", env=ENV).stdout)
     }
     assert contacts["anna@a.example"]["status"] == "active"
     assert contacts["fred@f.example"]["status"] == "weeded"

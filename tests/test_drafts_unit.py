@@ -41,8 +41,7 @@ def test_written_once_then_found_and_an_unwritable_one_is_skipped_alone(tmp_path
     renderer = Renderer(None, "Pat Doe", "pat@example.org")
     owner = ("Pat Doe", "pat@example.org")
 
-    first = plan(store.contacts(), store.drafts(), rules, NOW)
-    outcomes = drafting.run(first, store, target, renderer, owner)
+    _, outcomes = drafting.run(store, target, renderer, owner, rules, NOW)
     actions = {o.prepared.item.email: o.action for o in outcomes}
     assert actions["ann@x.example"] == actions["bo@y.example"] == "written"
     assert actions["jörg@x.example"].startswith("skipped (")
@@ -50,14 +49,18 @@ def test_written_once_then_found_and_an_unwritable_one_is_skipped_alone(tmp_path
     assert target.existing_keys() == {
         o.prepared.item.key for o in outcomes if o.action == "written"
     }
+    # The unusable address is recorded once, with why, and not tried again this cycle.
+    (failed,) = [d for d in store.drafts() if d.error]
+    assert failed.email == "jörg@x.example" and failed.kind == "reconnect"
+    _, rerun = drafting.run(store, target, renderer, owner, rules, NOW + timedelta(days=1))
+    assert rerun == []
+    assert len([d for d in store.drafts() if d.error]) == 1
 
     # The store is lost: the same plan finds the drafts and writes nothing new.
     (tmp_path / "mailer.json").unlink()
     for c in (_contact("ann@x.example", "Ann Lee", 120), _contact("bo@y.example", "Bo", 100)):
         store.add_contact(c)
-    again = drafting.run(
-        plan(store.contacts(), store.drafts(), rules, NOW), store, target, renderer, owner
-    )
+    _, again = drafting.run(store, target, renderer, owner, rules, NOW)
     assert {o.action for o in again} == {"already there"}
     assert len(list((tmp_path / "Drafts" / "cur").iterdir())) == 2
     # Recorded now: nobody is due again this cycle.

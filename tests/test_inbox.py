@@ -101,7 +101,7 @@ def run_commands(user: ImapUser, config: Path, *args: str) -> subprocess.Complet
 
 
 def contacts(user: ImapUser, config: Path) -> dict[str, dict[str, Any]]:
-    result = mailer(config, "contacts", "list", "--format", "json", user=user, env=ENV)
+    result = mailer(config, "contacts", "list", "--all", "--format", "json", user=user, env=ENV)
     assert result.returncode == 0, result.stderr
     return {row["email"]: row for row in json.loads(result.stdout)}
 

@@ -64,7 +64,7 @@ def test_merge_keeps_the_history_right() -> None:
 
 
 def contacts(config: Path) -> dict[str, dict[str, Any]]:
-    out = mailer(config, "contacts", "list", "--format", "json", env=ENV)
+    out = mailer(config, "contacts", "list", "--all", "--format", "json", env=ENV)
     assert out.returncode == 0, out.stderr
     return {r["email"]: r for r in json.loads(out.stdout)}
 

@@ -67,7 +67,8 @@ def test_reconnect_for_a_realistic_contact(renderer: Renderer) -> None:
     assert "Hi Jane," in out.body
     assert "about 4 months" in out.body
     assert "“Q3 plans”" in out.body
-    assert "bike-sharing" in out.body and "python, berlin" in out.body  # the notes block
+    # the owner's notes and tags are theirs: one send without editing must not show them
+    assert "bike-sharing" not in out.body and "python" not in out.body
     assert out.body.endswith("\n\n" + SIGNATURE)
     assert not out.body.endswith("\n\n\n")
     assert "None" not in out.body and "{" not in out.body

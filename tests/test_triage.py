@@ -43,7 +43,8 @@ def history() -> list[tuple[str, bytes, datetime]]:
     inbound("Sami Ray", "sami@s.example", 6, 1)
     outbound("sami@s.example", 5, 1)
     inbound("Sami Ray", "sami@s.example", 3, 2)
-    # vera: two-way but first seen 200 days ago, outside the seed window -> not listed
+    # vera: two-way but first seen 200 days ago, outside the seed window -> an older
+    # untriaged seed: judged like an active contact, still offered for triage (last)
     inbound("Vera Old", "vera@v.example", 200, 1)
     outbound("vera@v.example", 199, 1)
     # carl: one-way -> not listed
@@ -106,7 +107,7 @@ def as_json(config: Path, *args: str) -> list[dict[str, Any]]:
 
 
 def contacts(config: Path) -> dict[str, dict[str, Any]]:
-    return {r["email"]: r for r in as_json(config, "contacts", "list")}
+    return {r["email"]: r for r in as_json(config, "contacts", "list", "--all")}
 
 
 def stored(config: Path, email: str) -> tuple[str, str | None]:
@@ -145,6 +146,16 @@ def test_seed_lists_new_two_way_contacts_newest_first(config: Path) -> None:
             "last_subject": "Re: note 1",
             "triage": "mailer seed --set dora@d.example --tier network",
         },
+        {
+            "email": "vera@v.example",
+            "name": "Vera Old",
+            "first_seen": days_ago(200),
+            "last_contact": days_ago(199),
+            "messages_in": 1,
+            "messages_out": 1,
+            "last_subject": "Re: note 1",
+            "triage": "mailer seed --set vera@v.example --tier network",
+        },
     ]
     table = ok(config, "seed").splitlines()
     assert table[0].split() == [
@@ -157,16 +168,21 @@ def test_seed_lists_new_two_way_contacts_newest_first(config: Path) -> None:
         "LAST_SUBJECT",
         "TRIAGE",
     ]
-    assert [line.split()[0] for line in table[1:]] == ["sami@s.example", "dora@d.example"]
+    assert [line.split()[0] for line in table[1:]] == [
+        "sami@s.example",
+        "dora@d.example",
+        "vera@v.example",
+    ]
     assert table[2].endswith("mailer seed --set dora@d.example --tier network")
     csv = ok(config, "seed", "--format", "csv").splitlines()
-    assert csv[0].startswith("email,name,first_seen") and len(csv) == 3
+    assert csv[0].startswith("email,name,first_seen") and len(csv) == 4
 
 
 def test_triage_prompts_save_each_answer_and_ignore(config: Path) -> None:
     # sami: a wrong tier is asked again; then tier, tags, a wrong trust, trust. dora: ignore.
-    out = ok(config, "seed", "--triage", stdin="bogus\nnetwork\nai, Berlin\n7\n2\ni\n")
-    assert "[1/2] Sami Ray <sami@s.example>" in out
+    # vera: skipped.
+    out = ok(config, "seed", "--triage", stdin="bogus\nnetwork\nai, Berlin\n7\n2\ni\ns\n")
+    assert "[1/3] Sami Ray <sami@s.example>" in out
     assert "first exchange 2026-02-26, last 2026-03-01 (3 days ago)" in out
     assert "2 from them, 1 from you; trust 0" in out
     assert 'last subject: "note 2 from Sami Ray"' in out
@@ -175,9 +191,9 @@ def test_triage_prompts_save_each_answer_and_ignore(config: Path) -> None:
     assert "saved: tags ai, berlin" in out
     assert "trust is 0, 1, 2 or 3" in out
     assert "saved: trust 2" in out
-    assert "[2/2] Dora Lux <dora@d.example>" in out
+    assert "[2/3] Dora Lux <dora@d.example>" in out
     assert "saved: ignored" in out
-    assert out.rstrip().endswith("1 triaged, 1 ignored, 0 skipped")
+    assert out.rstrip().endswith("1 triaged, 1 ignored, 1 skipped")
 
     people = contacts(config)
     sami = people["sami@s.example"]
@@ -188,6 +204,8 @@ def test_triage_prompts_save_each_answer_and_ignore(config: Path) -> None:
         2,
     )
     assert people["dora@d.example"]["status"] == "ignored"
+    assert [r["email"] for r in as_json(config, "seed")] == ["vera@v.example"]
+    ok(config, "seed", "--set", "vera@v.example", "--ignore")
     assert ok(config, "seed").strip() == "no new contacts to triage"
     assert as_json(config, "seed") == []
 
@@ -195,13 +213,17 @@ def test_triage_prompts_save_each_answer_and_ignore(config: Path) -> None:
 def test_triage_skip_quit_and_end_of_input_change_nothing(config: Path) -> None:
     before = contacts(config)
     out = ok(config, "seed", "--triage", stdin="s\nq\n")
-    assert out.rstrip().endswith("0 triaged, 0 ignored, 1 skipped, 1 not asked")
+    assert out.rstrip().endswith("0 triaged, 0 ignored, 1 skipped, 2 not asked")
     # Enter at every prompt of sami, then the input ends at dora's first
     out = ok(config, "seed", "--triage", stdin="\n\n\n")
     assert "still a seed (no tier or tags)" in out
-    assert out.rstrip().endswith("0 triaged, 0 ignored, 1 skipped, 1 not asked")
+    assert out.rstrip().endswith("0 triaged, 0 ignored, 1 skipped, 2 not asked")
     assert contacts(config) == before
-    assert [r["email"] for r in as_json(config, "seed")] == ["sami@s.example", "dora@d.example"]
+    assert [r["email"] for r in as_json(config, "seed")] == [
+        "sami@s.example",
+        "dora@d.example",
+        "vera@v.example",
+    ]
 
 
 def test_seed_set_triages_without_prompts(config: Path) -> None:
@@ -218,7 +240,7 @@ def test_seed_set_triages_without_prompts(config: Path) -> None:
     )
     assert stored(config, "dora@d.example")[0] == "active"
     assert people["sami@s.example"]["status"] == "ignored"
-    assert as_json(config, "seed") == []
+    assert [r["email"] for r in as_json(config, "seed")] == ["vera@v.example"]
 
 
 # --- weed ----------------------------------------------------------------------------------
@@ -232,7 +254,11 @@ def test_weed_lists_dormant_and_one_sided_with_the_evidence(config: Path) -> Non
     ]
     olaf, uma = rows
     assert olaf["last_contact"] == days_ago(400) and olaf["days_since"] == 400
-    assert olaf["reason"] == "no exchange since 2025-01-28 (400 days ago); dormancy 365d"
+    assert olaf["reason"] == (
+        "no exchange since 2025-01-28 (400 days ago); dormancy 365d; "
+        "2 from them and 2 from you before"
+    )
+    assert olaf["lane"] == "rekindle" and uma["lane"] == "one_sided"
     assert uma["last_contact"] == days_ago(10) and uma["days_since"] == 10
     assert uma["outbound_unanswered"] == 4
     assert uma["reason"] == "4 messages to them unanswered since their last on 2025-08-15"
@@ -253,7 +279,7 @@ def test_weed_apply_prunes_and_undo_restores_the_exact_status(config: Path) -> N
     out = ok(config, "weed", "--apply", "olaf@o.example", "Uma Sol", "anna@a.example", "olaf")
     assert out.splitlines() == [
         "olaf@o.example: weeded (was dormant); dormant: no exchange since 2025-01-28 "
-        "(400 days ago); dormancy 365d",
+        "(400 days ago); dormancy 365d; 2 from them and 2 from you before",
         "uma@u.example: weeded (was active); one-sided: 4 messages to them unanswered "
         "since their last on 2025-08-15",
         "anna@a.example: weeded (was active); not a weed candidate: weeded on your word",

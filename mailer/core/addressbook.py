@@ -23,6 +23,7 @@ from typing import Any
 
 import vobject
 
+from mailer.core.contacts import check_tier
 from mailer.core.durations import format_duration, parse_duration
 from mailer.model import STATUSES, Contact, iso, parse_iso
 
@@ -532,7 +533,10 @@ class _Columns:
 
 
 def plan_import(
-    existing: Sequence[Contact], imported: Iterable[ImportedContact], own: Collection[str] = ()
+    existing: Sequence[Contact],
+    imported: Iterable[ImportedContact],
+    own: Collection[str] = (),
+    tiers: Collection[str] | None = None,
 ) -> ImportPlan:
     """Merge the cards into the contacts by address; what to write and the report.
 
@@ -540,7 +544,9 @@ def plan_import(
     trust, ...) win over an earlier one's for the same person, tags are
     united and notes kept. A card whose addresses belong to two stored
     contacts is skipped: which person it is, is the owner's call. `own` are
-    the owner's addresses, never a contact.
+    the owner's addresses, never a contact. `tiers` are the configured ones
+    (rules.tiers): a card with another tier is skipped, as one with a bad
+    trust is; None takes any tier as it is.
     """
     stored = {c.email: c for c in existing}
     current: dict[str, Contact] = dict(stored)
@@ -558,6 +564,12 @@ def plan_import(
         if card.problem:
             skipped.append(Skipped(card.where, card.problem))
             continue
+        if card.tier is not None and tiers is not None:
+            try:
+                card = dataclasses.replace(card, tier=check_tier(card.tier, tiers))
+            except ValueError as e:
+                skipped.append(Skipped(card.where, str(e)))
+                continue
         if ours := [a for a in card.addresses if a in mine]:
             skipped.append(Skipped(card.where, f"{ours[0]} is your own address (me.addresses)"))
             continue

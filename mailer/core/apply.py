@@ -13,7 +13,8 @@ Meanings chosen where SPEC section 8 names a command but not its effect:
 - `done <who>`: "handled": the same as `log` without text. It answers a reply
   owed and restarts the cadence from the mail's date.
 - `note` appends a dated line to the notes; `tag` adds tags (the CLI's
-  `contacts set --tags` replaces them); `tier` also makes the contact active
+  `contacts set --tags` replaces them); `tier` takes one of the configured
+  tiers (as `contacts set --tier` does) and also makes the contact active
   (triage), reviving a weeded or ignored one; `snooze` counts from the mail's
   date; `weed` and `ignore` set the status.
 - A command's time is the mail's Date, but never later than `now` (a client
@@ -24,15 +25,16 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.core.commands import Command, LineResult
-from mailer.core.contacts import weed
+from mailer.core.contacts import check_tier, weed
 from mailer.core.durations import parse_duration
 from mailer.core.headers import Identity, message_id_key
 from mailer.core.mailtext import Forwarded, MailInfo
+from mailer.core.rules import DEFAULT_TIERS
 from mailer.model import Contact, Interaction, LineOutcome, LogEntry, Parsed, iso
 
 __all__ = [
@@ -82,7 +84,12 @@ def _no_intro(contact: Contact, answer: str, when: datetime) -> str:
 
 
 def _effect(
-    cmd: Command, c: Contact, when: datetime, source: str, intro: IntroAnswer
+    cmd: Command,
+    c: Contact,
+    when: datetime,
+    source: str,
+    intro: IntroAnswer,
+    tiers: Collection[str],
 ) -> tuple[Contact, str, LogEntry | None]:
     """One command on one contact: the new contact, what was done, and a log entry."""
     verb, args = cmd.verb, cmd.args
@@ -102,8 +109,9 @@ def _effect(
         until = iso(when + parse_duration(args[0]))
         return dataclasses.replace(c, snoozed_until=until), f"snoozed until {until}", None
     if verb == "tier":
-        revived = dataclasses.replace(c, tier=args[0], status="active", weeded_from=None)
-        return revived, f"tier {args[0]}, active", None
+        tier = check_tier(args[0], tiers)  # ValueError naming the configured tiers
+        revived = dataclasses.replace(c, tier=tier, status="active", weeded_from=None)
+        return revived, f"tier {tier}, active", None
     if verb == "tag":
         tags = tuple(sorted(set(c.tags) | set(args)))
         return dataclasses.replace(c, tags=tags), "tags now " + ", ".join(tags), None
@@ -125,8 +133,14 @@ def apply_commands(
     when: datetime,
     source: str,
     intro: IntroAnswer | None = None,
+    *,
+    tiers: Collection[str] = tuple(DEFAULT_TIERS),
 ) -> Applied:
-    """Apply parsed lines in order; a line that fails changes nothing and the rest go on."""
+    """Apply parsed lines in order; a line that fails changes nothing and the rest go on.
+
+    `tiers` are the configured ones (rules.tiers): `tier anna vip` is an error
+    naming them.
+    """
     current = dict(contacts)
     changed: dict[str, Contact] = {}
     outcomes: list[LineOutcome] = []
@@ -140,7 +154,7 @@ def apply_commands(
             outcomes.append(LineOutcome(r.line, False, f"no contact {r.command.who}"))
             continue
         try:
-            new, said, entry = _effect(r.command, contact, when, source, intro or _no_intro)
+            new, said, entry = _effect(r.command, contact, when, source, intro or _no_intro, tiers)
         except (ValueError, OverflowError) as e:  # e.g. a snooze past the year 9999
             outcomes.append(LineOutcome(r.line, False, str(e)))
             continue

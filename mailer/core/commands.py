@@ -19,13 +19,11 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from mailer.core.contacts import resolve
+from mailer.core.contacts import Ambiguous, NotFound, check_tier, resolve
 from mailer.core.durations import parse_duration
 from mailer.core.mailtext import MailInfo
 from mailer.model import Contact
@@ -261,7 +259,6 @@ _REPLY_SUBJECT = re.compile(
 )
 _MAILTO = re.compile(r"<mailto:[^>\s]*>", re.IGNORECASE)
 _TRAILING = ".,;!"
-_TIER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def is_reply_subject(subject: str) -> bool:
@@ -277,36 +274,10 @@ def _clean_word(word: str) -> str:
     return word
 
 
-def _at_word_start(phrase: str, name: str | None) -> bool:
-    """Does `phrase` start a word of `name`? ("ann" names Anna, not Joanne.)"""
-    name = (name or "").lower()
-    return name.startswith(phrase) or f" {phrase}" in name or f"-{phrase}" in name
-
-
-def _fold(text: str) -> str:
-    """Without accents, as names get typed on a phone: "Zoë Müller" -> "zoe muller"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-
-
 def _lookup(contacts: Sequence[Contact], words: list[str]) -> Contact:
-    phrase = " ".join(words).lower()
-    try:
-        contact = resolve(contacts, phrase)
-    except LookupError as e:
-        if "ambiguous" in str(e) or "@" in phrase:
-            raise
-        # Nothing as written: try again without accents on either side.
-        folded = [dataclasses.replace(c, name=_fold(c.name)) if c.name else c for c in contacts]
-        by_email = {c.email: c for c in contacts}
-        contact = by_email[resolve(folded, _fold(phrase)).email]
-        if not _at_word_start(_fold(phrase), _fold(contact.name or "")):
-            raise LookupError(f"no contact {phrase!r}") from None
-        return contact
-    by_address = phrase == contact.email or phrase in contact.aliases
-    if not by_address and not _at_word_start(phrase, contact.name):
-        raise LookupError(f"no contact {phrase!r}")
-    return contact
+    """The contact `words` name, as the CLI finds one, but a part of a name must start a word
+    of it ("ann" names Anna, not Joanne): a command is never applied to a guessed person."""
+    return resolve(contacts, " ".join(words), within_words=False)
 
 
 def _whole(contacts: Sequence[Contact], words: list[str], verb: str) -> Contact:
@@ -333,18 +304,23 @@ def _leading(
     if len(words) < 1 + min_rest:
         raise _Refused(f"too short; write it as: {USAGE[verb]}")
     longest = 1 if "@" in words[0] else min(len(words) - min_rest, MAX_NAME_WORDS)
-    ambiguous: str | None = None
+    ambiguous: Ambiguous | None = None
+    missed = NotFound(words[0])
     for k in range(longest, 0, -1):
         try:
             return _lookup(contacts, words[:k]), words[k:]
-        except LookupError as e:
-            if ambiguous is None and "ambiguous" in str(e):
-                ambiguous = str(e)
+        except Ambiguous as e:
+            if ambiguous is None:  # the longest reading's candidates
+                ambiguous = e
+        except NotFound as e:
+            missed = e  # the last is the first word alone: its suggestions are the ones to give
     if ambiguous:
-        raise _Refused(ambiguous)
+        raise _Refused(str(ambiguous))
     if "@" in words[0]:
-        raise _Refused(f"no contact {words[0].lower()!r}")
-    raise _Refused(f"no contact named {words[0]!r} (nor a longer name starting with it)")
+        raise _Refused(str(missed))
+    raise _Refused(
+        f"no contact named {words[0]!r} (nor a longer name starting with it){missed.hint}"
+    )
 
 
 def _text_verb(
@@ -369,9 +345,10 @@ def _snooze(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tup
 
 def _tier(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
     contact, rest = _leading(contacts, words, "tier", 1)
-    tier = " ".join(rest).lower()
-    if not _TIER.match(tier):
-        raise _Refused(f"{tier!r} is not a tier; a tier is one word, like inner")
+    try:
+        tier = check_tier(" ".join(rest), ())  # one word; apply_commands knows the configured ones
+    except ValueError as e:
+        raise _Refused(str(e)) from None
     return contact, (tier,)
 
 

@@ -654,7 +654,15 @@ def _parse(raw: RawMessage, who: Identity) -> Parsed:
                 if k != _OWNER and (addr not in recipients or (name and not recipients[addr][1])):
                     recipients[addr] = (k, name)
         if len(recipients) > who.max_recipients:
-            return Parsed(key=key, skipped="mass")
+            # Not a personal exchange (it counts for no one), but a sign of
+            # recent contact: the rules write no personal note right after it.
+            when = _when(fields, raw.internaldate)
+            group = tuple(
+                Interaction(email=a, name=None, when=when, direction="group")
+                for a, (k, _) in recipients.items()
+                if k == _PERSON and when is not None
+            )
+            return Parsed(key=key, interactions=group, skipped="mass")
         people = [(a, n) for a, (k, n) in recipients.items() if k == _PERSON]
         if not people:
             return Parsed(key=key, skipped="ignored" if recipients else "no recipients")

@@ -157,9 +157,10 @@ def strength(summary: Summary, now: datetime) -> int:
     """0-100: more for recent, frequent, two-way mail; decayed on to `now`."""
     if summary.weight_at is None:
         return 0
-    # the weights are taken at the middle of their month
-    year, month = int(summary.weight_at[:4]), int(summary.weight_at[5:7])
-    at = datetime(year, month, 15, tzinfo=UTC)
+    try:  # the weights are taken at the middle of their month
+        at = datetime(int(summary.weight_at[:4]), int(summary.weight_at[5:7]), 15, tzinfo=UTC)
+    except ValueError:
+        return 0  # a damaged value: no strength, never a stopped plan
     days = max((now - at).total_seconds() / 86400.0, 0.0)
     decay = 0.5 ** (days / HALF_LIFE_DAYS)
     w_in, w_out = summary.weight_in * decay, summary.weight_out * decay

@@ -36,10 +36,10 @@ weeded/ignored as stored; dormant for the rekindle lane or when the owner
 said so; seed for an untriaged contact that is not established (at least
 `established_messages` each way over `established_span`); else active.
 
-The plan: draft kinds due now, rekindles first (at most rekindle_per_week in
-any 7 days, strongest tie first), then the rest most overdue first (whole
-days), the stronger tie first among equals; the daily maximum and weekends
-(local day in `timezone`) hold the others, each with why. Jitter (whole days
+The plan: draft kinds due now, most overdue first (whole days), the stronger
+tie first among equals; then rekindles, strongest tie first, at most
+rekindle_per_week in any 7 days. The daily maximum and weekends (local day
+in `timezone`) hold the others, each with why. Jitter (whole days
 from blake2b of the address, the same in every process) spreads contacts
 that fall due on the same day. Keys are `kind:email:YYYY-MM-DD` (UTC date of
 the due time), so a rerun derives the same key.
@@ -60,19 +60,9 @@ from zoneinfo import ZoneInfo
 from mailer.core import history
 from mailer.core.contacts import summary
 from mailer.core.durations import parse_duration
+from mailer.model import LANES as LANES  # re-exported: the lanes are this module's word
 from mailer.model import Contact, DraftRecord, iso
 
-LANES = (
-    "pruned",
-    "inbound_only",
-    "owe_reply",
-    "snoozed",
-    "one_sided",
-    "new",
-    "due",
-    "rekindle",
-    "quiet",
-)
 DRAFT_KINDS = ("reconnect", "seed", "rekindle")  # drafts the rules make (and ration)
 WEED_LANES = ("one_sided", "rekindle")
 INTRO_LANES = ("owe_reply", "due", "quiet")  # with status active: may be introduced
@@ -139,12 +129,14 @@ class Judgement:
     now: datetime
     rules: Rules = field(repr=False)
     lane: str  # one of LANES
-    why: Callable[[], str] = field(repr=False)
+    code: str  # which reason applies (see `_REASONS`)
     kind: str | None = None  # the draft kind that applies (due now or later), if any
     due_at: datetime | None = None  # when that draft is due (jitter included)
     cadence: timedelta | None = None
     waiting: datetime | None = None  # a draft of then still waits in Drafts
     since: str | None = None  # what the lane counts from: their message, or the last contact
+    drafted: Drafted = field(default=NOTHING, repr=False)
+    group_mail: str | None = None  # a group mail to them within min_cadence: no note yet
 
     @property
     def email(self) -> str:
@@ -166,7 +158,7 @@ class Judgement:
 
     @property
     def reason(self) -> str:
-        return self.why()
+        return _REASONS[self.code](self)
 
     @property
     def strength(self) -> int:
@@ -185,6 +177,15 @@ class Judgement:
     @property
     def weed_candidate(self) -> bool:
         return self.lane in WEED_LANES
+
+    @property
+    def listed(self) -> bool:
+        """Shown by default (`contacts list`): a relationship, two-way or triaged by the owner."""
+        c = self.contact
+        if self.lane == "inbound_only":
+            return False
+        two_way = bool(c.last_logged) or bool(c.last_inbound and c.last_outbound)
+        return two_way or triaged(c)
 
     @property
     def introducible(self) -> bool:
@@ -282,7 +283,7 @@ def about(days: float) -> str:
     """A duration as a person says it: "5 days", "3 weeks", "4 months", "2 years"."""
     if days < 13.5:
         n, unit = max(1, round(days)), "day"
-    elif days < 60:
+    elif days < 88:
         n, unit = round(days / 7), "week"
     elif days < 700:
         n, unit = round(days / 30.44), "month"
@@ -361,6 +362,11 @@ def _rhythm(gap: float, factor: float, low: timedelta, high: timedelta) -> timed
     return min(max(timedelta(days=round(gap * factor)), low), high)
 
 
+def _real(c: Contact, two_way: bool, untriaged: bool, rules: Rules) -> bool:
+    """A tie worth rekindling: two-way, and triaged by the owner or established."""
+    return two_way and (not untriaged or _established(c, rules))
+
+
 def _established(c: Contact, rules: Rules) -> bool:
     """At least `established_messages` each way over at least `established_span`."""
     n = rules.established_messages
@@ -387,6 +393,7 @@ class _Now:
     window: str  # ... after this, it is younger than reply_owed_window
     seed: str  # first seen after this: new
     dormant: str  # last exchange at or before this: dormant
+    group: str  # a group mail after this is recent (min_cadence)
 
     @classmethod
     def of(cls, now: datetime, rules: Rules) -> _Now:
@@ -398,6 +405,7 @@ class _Now:
             iso(now - rules.reply_owed_window) or "",
             iso(now - rules.seed_window) or "",
             iso(now - rules.dormancy) or "",
+            iso(now - rules.min_cadence) or "",
         )
 
 
@@ -407,79 +415,95 @@ def judge(c: Contact, drafted: Drafted, rules: Rules, now: datetime) -> Judgemen
 
 
 def _judge(c: Contact, drafted: Drafted, rules: Rules, k: _Now) -> Judgement:
+    j = _lane(c, drafted, rules, k)
+    if c.last_group and j.kind and c.last_group > k.group:
+        j.group_mail = c.last_group  # a personal note right after a group mail reads oddly
+    return j
+
+
+def _lane(c: Contact, drafted: Drafted, rules: Rules, k: _Now) -> Judgement:
     now = k.at
+    # Damaged values (not a date) count as absent; checked inline: this runs per contact.
     li = c.last_inbound or ""
+    if li and not li[0].isdigit():
+        li = ""
+    lo = c.last_outbound or ""
+    if lo and not lo[0].isdigit():
+        lo = ""
     lg = c.last_logged or ""
-    answered = max(c.last_outbound or "", lg)  # by mail, or in a way the owner logged
-    since = max(li, answered)
+    if lg and not lg[0].isdigit():
+        lg = ""
+    answered = lo if lo >= lg else lg  # by mail, or in a way the owner logged
+    since = li if li >= answered else answered
 
     if c.status in _PRUNED:
-        return Judgement(c, now, rules, "pruned", lambda: f"{c.status} by you", since=since)
+        return Judgement(c, now, rules, "pruned", "pruned", since=since)
     if not answered and li:
-        why = lambda: f"{c.messages_in} from them, none from you"  # noqa: E731
-        return Judgement(c, now, rules, "inbound_only", why, since=since)
+        return Judgement(c, now, rules, "inbound_only", "inbound_only", since=since)
 
     # Their message is the newest: while it is younger than the window nobody
     # is drafted (the answer belongs in their thread); listed once it waited.
     fresh = li > answered and li > k.window
     if fresh and li <= k.owed:
-        return Judgement(c, now, rules, "owe_reply", lambda: _owed(li, now), since=li)
+        return Judgement(c, now, rules, "owe_reply", "owe_reply", since=li)
 
     snooze = c.snoozed_until
-    if snooze and snooze > k.iso:
-        why = lambda: f"snoozed until {snooze[:10]}"  # noqa: E731
-        return Judgement(c, now, rules, "snoozed", why, since=since)
+    if snooze and snooze > k.iso and snooze[0].isdigit():
+        return Judgement(c, now, rules, "snoozed", "snoozed", since=since)
 
     n = rules.one_sided_after
     if len(c.recent_out) >= n and c.outbound_unanswered >= n:
-        return Judgement(c, now, rules, "one_sided", lambda: _one_sided(c), since=since)
+        return Judgement(c, now, rules, "one_sided", "one_sided", since=since)
 
     untriaged = c.status == "seed" and not (c.tier or c.tags or c.cadence)
-    two_way = bool(lg or (li and c.last_outbound))
+    two_way = bool(lg or (li and lo))
     if untriaged and not two_way:
-        why = lambda: _unanswered(c.messages_out)  # noqa: E731
-        return Judgement(c, now, rules, "quiet", why, since=since)
+        return Judgement(c, now, rules, "quiet", "unanswered", since=since)
     last = _dt(since)
     if last is None:
-        return Judgement(c, now, rules, "quiet", lambda: "no mail exchanged yet")
+        return Judgement(c, now, rules, "quiet", "nothing")
     spread = jitter_for(c.email, rules)
 
     first_iso = c.first_seen or ""
-    if untriaged and first_iso > k.seed:
-        return _new(c, drafted, rules, now, last, _dt(first_iso) or last, fresh, spread, since)
+    if untriaged and first_iso > k.seed and first_iso[0].isdigit():
+        return _new(c, drafted, rules, now, last, first_iso, fresh, spread, since)
 
     base = last if drafted.newest is None or drafted.newest <= last else drafted.newest
-    real = two_way and (not untriaged or _established(c, rules))  # a tie worth rekindling
     rekindle_at = last + rules.dormancy + spread
     if since <= k.dormant:
-        if not real:
-            why = lambda: _silent(last, now) + "; too little between you to rekindle"  # noqa: E731
-            return Judgement(c, now, rules, "quiet", why, since=since)
+        if not _real(c, two_way, untriaged, rules):
+            return Judgement(c, now, rules, "quiet", "too_little", since=since)
+        again = None if fresh else max(rekindle_at, base + rules.dormancy)
+        waiting = _still_waiting(drafted, last)
         return Judgement(
-            c,
-            now,
-            rules,
-            "rekindle",
-            lambda: _rekindle(c, last, now) + _drafted_note(drafted, last),
-            kind="rekindle",
-            due_at=None if fresh else max(rekindle_at, base + rules.dormancy),
-            waiting=_still_waiting(drafted, last),
-            since=since,
+            c, now, rules, "rekindle", "rekindle", "rekindle", again, None, waiting, since, drafted
         )
 
     cadence = _cadence(c, rules)
     if fresh:
-        why = lambda: _fresh(li, now)  # noqa: E731
-        return Judgement(c, now, rules, "quiet", why, cadence=cadence, since=since)
+        return Judgement(c, now, rules, "quiet", "fresh", cadence=cadence, since=li)
     due_at = base + cadence + spread
-    why = lambda: _cadence_reason(c, rules, last, now) + _drafted_note(drafted, last)  # noqa: E731
     if due_at >= rekindle_at:  # dormant before the cadence passes: a rekindle then, if any
-        if not real:
-            return Judgement(c, now, rules, "quiet", why, cadence=cadence, since=since)
-        return Judgement(c, now, rules, "quiet", why, "rekindle", rekindle_at, cadence, since=since)
+        if not _real(c, two_way, untriaged, rules):
+            return Judgement(c, now, rules, "quiet", "cadence", None, None, cadence, None, since)
+        return Judgement(
+            c,
+            now,
+            rules,
+            "quiet",
+            "cadence",
+            "rekindle",
+            rekindle_at,
+            cadence,
+            None,
+            since,
+            drafted,
+        )
     lane = "due" if now >= due_at else "quiet"
     waiting = _still_waiting(drafted, last)
-    return Judgement(c, now, rules, lane, why, "reconnect", due_at, cadence, waiting, since)
+    return Judgement(
+        c, now, rules, lane, "cadence", "reconnect", due_at, cadence, waiting, since, drafted
+    )
 
 
 def _new(
@@ -488,77 +512,121 @@ def _new(
     rules: Rules,
     now: datetime,
     last: datetime,
-    first: datetime,
+    first_iso: str,
     fresh: bool,
     spread: timedelta,
     since: str,
 ) -> Judgement:
     """Lane `new`: to triage, with one follow-up after the owner's last message."""
-    then = "; follow-up after " + _fmt(rules.seed_followup)
-    due_at: datetime | None = last + rules.seed_followup + spread
     if drafted.seeded:
-        then, due_at = "; followed up once", None
-    elif fresh:
-        then, due_at = "; their message is the newest", None
-    elif due_at is not None and due_at > first + rules.seed_window:
-        then, due_at = "; too late for a follow-up", None
-    ago = (now - last).days
-
-    def why() -> str:
-        return (
-            f"new contact since {_date(first)}; last exchange {_date(last)} ({ago} days ago){then}"
-        )
-
-    if due_at is None:
-        return Judgement(c, now, rules, "new", why, since=since)
+        return Judgement(c, now, rules, "new", "new_once", since=since)
+    if fresh:
+        return Judgement(c, now, rules, "new", "new_theirs", since=since)
+    due_at = last + rules.seed_followup + spread
+    first = _dt(first_iso) or last
+    if due_at > first + rules.seed_window:
+        return Judgement(c, now, rules, "new", "new_late", since=since)
     waiting = _still_waiting(drafted, last)
-    return Judgement(c, now, rules, "new", why, "seed", due_at, None, waiting, since)
+    return Judgement(c, now, rules, "new", "new", "seed", due_at, None, waiting, since, drafted)
 
 
-# Reasons, in numbers; made only when asked for.
+# Reasons, in numbers; made only when asked for (Judgement.reason), from the judgement.
 
 
-def _days_since(when: str, now: datetime) -> int:
+def _why_cadence(j: Judgement) -> str:
+    c, last = j.contact, _dt(j.since)
+    assert last is not None
+    cadence, source = cadence_for(c, j.rules)
+    if source.startswith("rhythm") and c.gap_days is not None:
+        said = (
+            f"you usually write every ~{about(c.gap_days)}; it has been "
+            f"{about((j.now - last).days)} (last {_date(last)}); "
+            f"due after {_fmt(cadence)} ({source})"
+        )
+    else:
+        ago = (j.now - last).days
+        said = f"last contact {_date(last)} ({ago} days ago); cadence {_fmt(cadence)} ({source})"
+    return said + _drafted_note(j.drafted, last)
+
+
+_THEN = {
+    "new_once": "; followed up once",
+    "new_theirs": "; their message is the newest",
+    "new_late": "; too late for a follow-up",
+}
+
+
+def _why_new(j: Judgement) -> str:
+    last = _dt(j.since)
+    first = _dt(j.contact.first_seen) or last
+    assert first is not None and last is not None
+    then = _THEN.get(j.code) or f"; follow-up after {_fmt(j.rules.seed_followup)}"
+    ago = (j.now - last).days
+    return f"new contact since {_date(first)}; last exchange {_date(last)} ({ago} days ago){then}"
+
+
+def _why_rekindle(j: Judgement) -> str:
+    c, last = j.contact, _dt(j.since)
+    assert last is not None
+    before = f"; {c.messages_in} from them and {c.messages_out} from you before"
+    said = f"{_silent(last, j.now)}; dormancy {_fmt(j.rules.dormancy)}{before}"
+    return said + _drafted_note(j.drafted, last)
+
+
+def _why_too_little(j: Judgement) -> str:
+    last = _dt(j.since)
+    assert last is not None
+    return _silent(last, j.now) + "; too little between you to rekindle"
+
+
+def _silent(last: datetime, now: datetime) -> str:
+    return f"no exchange since {_date(last)} ({(now - last).days} days ago)"
+
+
+def _days_since(when: str | None, now: datetime) -> int:
     then = _dt(when)
     return (now - then).days if then else 0
 
 
-def _owed(li: str, now: datetime) -> str:
-    return f"their message of {li[:10]} has waited {_days_since(li, now)} days for your reply"
+def _why_owed(j: Judgement) -> str:
+    days = _days_since(j.since, j.now)
+    return f"their message of {(j.since or '')[:10]} has waited {days} days for your reply"
 
 
-def _fresh(li: str, now: datetime) -> str:
-    return f"their message of {li[:10]} is {_days_since(li, now)} days old: answer it"
+def _why_fresh(j: Judgement) -> str:
+    days = _days_since(j.since, j.now)
+    return f"their message of {(j.since or '')[:10]} is {days} days old: answer it"
 
 
-def _one_sided(c: Contact) -> str:
+def _why_one_sided(j: Judgement) -> str:
+    c = j.contact
     li = c.last_inbound
     since = f"since their last on {li[:10]}" if li else "and none from them"
     return f"{c.outbound_unanswered} messages to them unanswered {since}"
 
 
-def _unanswered(n: int) -> str:
+def _why_unanswered(j: Judgement) -> str:
+    n = j.contact.messages_out
     return f"no answer yet to your {n} message{'s' * (n != 1)}" if n else "no mail exchanged"
 
 
-def _silent(last: datetime, now: datetime) -> str:
-    return f"no exchange since {_date(last)} ({about((now - last).days)} ago)"
-
-
-def _rekindle(c: Contact, last: datetime, now: datetime) -> str:
-    before = f"; {c.messages_in} from them and {c.messages_out} from you before"
-    return _silent(last, now) + before
-
-
-def _cadence_reason(c: Contact, rules: Rules, last: datetime, now: datetime) -> str:
-    cadence, source = cadence_for(c, rules)
-    if source.startswith("rhythm") and c.gap_days is not None:
-        return (
-            f"you usually write every ~{about(c.gap_days)}; it has been "
-            f"{about((now - last).days)} (last {_date(last)}); due after {_fmt(cadence)} ({source})"
-        )
-    ago = (now - last).days
-    return f"last contact {_date(last)} ({ago} days ago); cadence {_fmt(cadence)} ({source})"
+_REASONS: dict[str, Callable[[Judgement], str]] = {
+    "pruned": lambda j: f"{j.contact.status} by you",
+    "inbound_only": lambda j: f"{j.contact.messages_in} from them, none from you",
+    "owe_reply": _why_owed,
+    "snoozed": lambda j: f"snoozed until {(j.contact.snoozed_until or '')[:10]}",
+    "one_sided": _why_one_sided,
+    "unanswered": _why_unanswered,
+    "nothing": lambda j: "no mail exchanged yet",
+    "new": _why_new,
+    "new_once": _why_new,
+    "new_theirs": _why_new,
+    "new_late": _why_new,
+    "too_little": _why_too_little,
+    "rekindle": _why_rekindle,
+    "fresh": _why_fresh,
+    "cadence": _why_cadence,
+}
 
 
 def _drafted_note(drafted: Drafted, last: datetime) -> str:
@@ -636,8 +704,9 @@ def judge_all(
 def seeds_to_triage(lanes: Mapping[str, Judgement], *, only_new: bool = False) -> list[Contact]:
     """Untriaged two-way contacts, newest first (by first seen, then email).
 
-    `only_new`: just the `new` lane (the digest); else older ones too, unless
-    pruned, snoozed or inbound-only (`mailer seed`).
+    `only_new`: just the `new` lane (the digest); else also older ones whose
+    status is still seed (not established), unless pruned, snoozed or
+    inbound-only (`mailer seed`).
     """
     seeds = []
     for j in lanes.values():
@@ -645,7 +714,9 @@ def seeds_to_triage(lanes: Mapping[str, Judgement], *, only_new: bool = False) -
         if triaged(c) or c.messages_in < 1 or c.messages_out < 1:
             continue
         if j.lane == "new" or (
-            not only_new and j.lane not in ("pruned", "inbound_only", "snoozed")
+            not only_new
+            and j.lane not in ("pruned", "inbound_only", "snoozed")
+            and j.status == "seed"  # an established tie counts as active without triage
         ):
             seeds.append(c)
     seeds.sort(key=lambda c: (c.first_seen or "", c.email), reverse=True)
@@ -713,11 +784,13 @@ def plan(
     places = rules.max_drafts_per_day - drafts_today
     rekindles_left = rules.rekindle_per_week - rekindles_this_week
     full = f"daily maximum reached ({rules.max_drafts_per_day})"
-    for j in (*rekindle, *regular):
+    for j in (*regular, *rekindle):
         assert j.due_at is not None and j.kind is not None
         hold: str | None = None
         if j.waiting is not None:
             hold = f"your draft of {_date(j.waiting)} still waits in Drafts"
+        elif j.group_mail is not None:
+            hold = f"you wrote to them and many others on {j.group_mail[:10]}"
         elif weekend:
             hold = HOLD_WEEKEND
         elif j.kind == "rekindle" and rekindles_left <= 0:
@@ -748,14 +821,15 @@ def plan(
 
     owed = sorted((j for j in lanes.values() if j.lane == "owe_reply"), key=_by_since)
     for j in owed:
+        waited_from = (_dt(j.since) or now) + rules.reply_owed_after
         items.append(
             Item(
                 j.email,
                 j.name,
                 "reply_owed",
                 j.reason,
-                None,
-                0,
+                waited_from,
+                (now - waited_from).days,
                 False,
                 HOLD_REPLY,
                 None,
