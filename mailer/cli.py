@@ -920,6 +920,8 @@ def _item_row(item: Any) -> dict[str, Any]:
         "email": item.email,
         "name": item.name,
         "kind": item.kind,
+        "lane": item.lane,
+        "strength": item.strength,
         "reason": item.reason,
         "due_at": iso(item.due_at),
         "overdue_days": item.overdue_days,

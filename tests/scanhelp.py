@@ -247,8 +247,13 @@ def mailer(
     )
 
 
-def contacts_json(config: Path) -> list[dict[str, Any]]:
-    out = mailer(config, "contacts", "list", "--all", "--format", "json")
+LISTED_AT = "2026-11-20T09:00:00Z"  # one clock for listings compared across runs
+
+
+def contacts_json(config: Path, now: str = LISTED_AT) -> list[dict[str, Any]]:
+    """Everyone in the store as `contacts list --all` prints them, judged at `now`
+    (a fixed clock: strength and reasons move with time, the stored facts do not)."""
+    out = mailer(config, "contacts", "list", "--all", "--format", "json", env={"MAILER_NOW": now})
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 

@@ -495,3 +495,17 @@ def test_ten_thousand_contacts_stay_capped() -> None:
     assert d.seeds.total > core.CAP and d.due.total > core.CAP
     assert all(len(section.entries) <= core.CAP for section in d.sections)
     assert render(d)[1].count("and ") >= 2
+
+
+def test_the_context_of_a_draft_is_beside_it_in_the_digest() -> None:
+    contacts = people()
+    contacts[0] = dataclasses.replace(
+        contacts[0], notes="met at PyCon\nworks on search", tags=("berlin", "search")
+    )
+    d = build(contacts)
+    anna = d.due.entries[0]
+    assert anna.email == "anna@a.example"
+    assert "tags: berlin, search" in anna.details
+    assert "notes: met at PyCon works on search" in anna.details
+    _, body = render(d)
+    assert "notes: met at PyCon works on search" in body  # shown to the owner, not in a draft

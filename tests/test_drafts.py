@@ -123,7 +123,9 @@ def test_due_lists_exactly_who_the_rules_make_due(setup: tuple[ImapUser, Path]) 
     assert all(not i["draft"] for i in weekend) and "weekend" in weekend[0]["hold"]
     contacts = {
         r["email"]: r
-        for r in json.loads(mailer(config, "contacts", "list", "--all", "--format", "json", env=ENV).stdout)
+        for r in json.loads(
+            mailer(config, "contacts", "list", "--all", "--format", "json", env=ENV).stdout
+        )
     }
     assert contacts["anna@a.example"]["status"] == "active"
     assert contacts["fred@f.example"]["status"] == "weeded"

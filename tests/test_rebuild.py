@@ -127,10 +127,10 @@ def _tables(store: Store) -> dict[str, Any]:
     return data
 
 
-def _assert_like_fresh(got: dict[str, Contact], fresh: dict[str, Contact], names: bool = True):
+def _assert_like_fresh(got: dict[str, Contact], fresh: dict[str, Contact]) -> None:
     for email, ref in fresh.items():
         assert _mail(got[email]) == _mail(ref), email
-        if names and not got[email].name_fixed:
+        if not got[email].name_fixed:
             assert got[email].name == ref.name, email
     assert all(c.months for c in fresh.values() if c.messages_in + c.messages_out)
 

@@ -335,3 +335,47 @@ def test_usage_errors_are_one_line_and_change_nothing(
     assert out.stderr.count("\n") == 1 and message in out.stderr
     assert "Traceback" not in out.stderr
     assert contacts(config) == before  # olaf was not weeded before the unknown name stopped it
+
+
+# --- what the rules say, shown ---------------------------------------------------------------
+
+
+def test_show_and_preview_say_the_lane_and_keep_the_context_out_of_the_draft(
+    config: Path,
+) -> None:
+    ok(config, "contacts", "set", "olaf@o.example", "--notes", "owes me a book", "--tags", "golf")
+    (olaf,) = as_json(config, "contacts", "show", "olaf@o.example")
+    assert (olaf["lane"], olaf["status"]) == ("rekindle", "dormant")
+    assert olaf["reason"].startswith("no exchange since 2025-01-28 (400 days ago)")
+    assert 0 <= olaf["strength"] <= 100 and olaf["rhythm"] == "too little history"
+    assert len(olaf["history"].split()[0]) == 24  # the sparkline of 24 months
+    table = ok(config, "contacts", "show", "olaf")
+    assert "lane" in table and "rekindle" in table
+
+    out = ok(config, "drafts", "preview", "olaf@o.example")
+    context, _, draft = out.partition("\nTo: ")
+    assert context.startswith("For you, not in the draft (rekindle):")
+    assert "notes: owes me a book" in context and "tags: golf" in context
+    assert "It must be about a year since we last wrote" in draft
+    assert "book" not in draft and "golf" not in draft
+
+
+def test_contacts_list_shows_relationships_and_all_shows_everyone(config: Path) -> None:
+    default = {r["email"]: r for r in as_json(config, "contacts", "list")}
+    everyone = {r["email"]: r for r in as_json(config, "contacts", "list", "--all")}
+    assert "carl@c.example" not in default  # he wrote once, we never did
+    assert everyone["carl@c.example"]["lane"] == "inbound_only"
+    assert set(default) < set(everyone)
+    assert all(r["messages_in"] and r["messages_out"] for r in default.values())
+    lanes = {r["email"]: r["lane"] for r in everyone.values()}
+    assert lanes == {
+        "anna@a.example": "quiet",
+        "carl@c.example": "inbound_only",
+        "dora@d.example": "new",
+        "olaf@o.example": "rekindle",
+        "sami@s.example": "new",
+        "uma@u.example": "one_sided",
+        "vera@v.example": "due",
+    }
+    only = as_json(config, "contacts", "list", "--lane", "inbound_only")
+    assert [r["email"] for r in only] == ["carl@c.example"]

@@ -161,7 +161,7 @@ def strength(summary: Summary, now: datetime) -> int:
         at = datetime(int(summary.weight_at[:4]), int(summary.weight_at[5:7]), 15, tzinfo=UTC)
     except ValueError:
         return 0  # a damaged value: no strength, never a stopped plan
-    days = max((now - at).total_seconds() / 86400.0, 0.0)
+    days = max((now - at).days, 0)  # whole days: a listing stays the same all day
     decay = 0.5 ** (days / HALF_LIFE_DAYS)
     w_in, w_out = summary.weight_in * decay, summary.weight_out * decay
     total = IN_WEIGHT * w_in + OUT_WEIGHT * w_out
