@@ -101,11 +101,10 @@ def plan(config: Config, now: datetime, open_keys: Collection[str] | None = None
     """The plan at `now`; without `open_keys`, the Drafts folder as last seen."""
     from mailer.core.rules import plan as make_plan
 
-    s = store(config)
-    contacts, drafts = s.contacts_and_drafts()
-    if open_keys is None:
-        open_keys = s.open_draft_keys()
-    return make_plan(contacts, drafts, rules(config), now, open_keys)
+    contacts, drafts, last_seen = store(config).planning()
+    return make_plan(
+        contacts, drafts, rules(config), now, last_seen if open_keys is None else open_keys
+    )
 
 
 def renderer(config: Config) -> Renderer:
@@ -166,17 +165,19 @@ def contact_rows(
     contacts: list[Contact] | None = None,
     *,
     listed_only: bool = False,
+    detail: bool = True,
 ) -> list[dict[str, Any]]:
     """Contacts as SPEC section 4 objects, with what the rules say of each (lane, ...).
 
     `listed_only`: only relationships (`Judgement.listed`), as lists show by default.
+    `detail` False leaves out strength, rhythm and reason (a table does not show
+    them; working them out is a third of a 10,000-contact listing).
     """
     from mailer.core.rules import judge_all
 
-    s = store(config)
-    everyone, drafts = s.contacts_and_drafts()
+    everyone, drafts, open_keys = store(config).planning()
     people = everyone if contacts is None else contacts
-    lanes = judge_all(people, drafts, rules(config), now, s.open_draft_keys())
+    lanes = judge_all(people, drafts, rules(config), now, open_keys)
     rows = []
     for c in people:
         j = lanes[c.email]
@@ -186,8 +187,9 @@ def contact_rows(
         row["status"] = j.status
         row["next_due"] = iso(j.due_at)
         row["lane"] = j.lane
-        row["strength"] = j.strength
-        row["rhythm_days"] = j.rhythm_days
-        row["reason"] = j.reason
+        if detail:
+            row["strength"] = j.strength
+            row["rhythm_days"] = j.rhythm_days
+            row["reason"] = j.reason
         rows.append(row)
     return rows

@@ -325,7 +325,9 @@ def contacts_list(obj: Ctx, fmt: str, status: str | None, lane: str | None, ever
     """List your relationships (two-way, or triaged by you), most recent contact first."""
     from mailer import app
 
-    rows = app.contact_rows(obj.config, clock.now(), listed_only=not (everyone or lane))
+    rows = app.contact_rows(
+        obj.config, clock.now(), listed_only=not (everyone or lane), detail=fmt != "table"
+    )
     if status:
         rows = [r for r in rows if r["status"] == status]
     if lane:

@@ -80,11 +80,11 @@ def is_due_today(config: Config, now: datetime) -> bool:
 
 def _build(config: Config, now: datetime) -> core.Digest:
     store = app.store(config)
-    contacts, drafts = store.contacts_and_drafts()
+    contacts, drafts, open_keys = store.planning()
     rules = app.rules(config)
     since = core.since_previous(drafts, config.get("digest.every"), now)
     commands = store.command_records(since=iso(since))
-    plan = make_plan(contacts, drafts, rules, now)
+    plan = make_plan(contacts, drafts, rules, now, open_keys)
     ideas = _intro_ideas(config, now, contacts, store.intros())
     return core.build(plan, contacts, drafts, commands, rules, now, since=since, intros=ideas)
 

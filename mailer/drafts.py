@@ -136,8 +136,8 @@ def run(
     `target` None is a dry run: the folder as last seen, nothing written.
     """
     if target is None:
-        contacts, drafts = store.contacts_and_drafts()
-        plan = make_plan(contacts, drafts, rules, now, store.open_draft_keys())
+        contacts, drafts, last_seen = store.planning()
+        plan = make_plan(contacts, drafts, rules, now, last_seen)
         prepared = prepare(plan.to_draft, {c.email: c for c in contacts}, renderer, owner, now)
         return plan, [
             Outcome(p, f"skipped ({p.skipped})" if p.skipped else "would write") for p in prepared

@@ -190,24 +190,34 @@ class Contact:
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Contact:
-        if doc.keys() <= _CONTACT_FIELDS:  # the usual case: no keys of a later version
-            return cls(
-                **{
-                    **doc,
-                    "tags": tuple(doc.get("tags") or ()),
-                    "recent_out": tuple(doc.get("recent_out") or ()),
-                    "aliases": tuple(doc.get("aliases") or ()),
-                }
-            )
+        if doc.keys() <= _CONTACT_FIELDS:
+            # The usual case (no keys of a later version), and the hot path of every
+            # listing: fields are set as the dataclass's own __init__ sets them, without
+            # building 30 keyword arguments per contact (half the time of `contacts list`).
+            c = object.__new__(cls)
+            get = doc.get
+            _set(c, "email", doc["email"])
+            for name, default in _PLAIN_DEFAULTS:
+                _set(c, name, get(name, default))
+            for name in _TUPLE_FIELDS:
+                _set(c, name, tuple(get(name) or ()))
+            _set(c, "extra", {})
+            return c
         values = {k: v for k, v in doc.items() if k in _CONTACT_FIELDS}
-        values["tags"] = tuple(values.get("tags") or ())
-        values["recent_out"] = tuple(values.get("recent_out") or ())
-        values["aliases"] = tuple(values.get("aliases") or ())
+        for name in _TUPLE_FIELDS:
+            values[name] = tuple(values.get(name) or ())
         extra = {k: v for k, v in doc.items() if k not in _CONTACT_FIELDS}
         return cls(**values, extra=extra)
 
 
 _CONTACT_FIELDS = frozenset(f.name for f in dataclasses.fields(Contact)) - {"extra"}
+_TUPLE_FIELDS = ("tags", "recent_out", "aliases")  # lists in the store
+_PLAIN_DEFAULTS = tuple(
+    (f.name, f.default)
+    for f in dataclasses.fields(Contact)
+    if f.name not in ("email", "extra", *_TUPLE_FIELDS)
+)
+_set = object.__setattr__  # what a frozen dataclass's __init__ uses
 
 
 @dataclass(frozen=True, slots=True)

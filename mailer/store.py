@@ -765,7 +765,13 @@ class Store:
         return self.contacts_and_drafts()[1]
 
     def contacts_and_drafts(self) -> tuple[list[Contact], list[DraftRecord]]:
-        """Both, from one read of the file: what planning needs.
+        """Both, from one read of the file."""
+        contacts, drafts, _ = self.planning()
+        return contacts, drafts
+
+    def planning(self) -> tuple[list[Contact], list[DraftRecord], set[str]]:
+        """What judging everyone needs, from one read of the file: the contacts,
+        the drafts written, and the draft keys last seen in the Drafts folder.
 
         The hot read path (`contacts list` at 10,000 contacts): it takes the
         documents straight from the decoded file, skipping TinyDB's per-document
@@ -774,9 +780,14 @@ class Store:
         data = _decode(self.path, _read_file(self.path))
         contacts = (data.get(CONTACTS) or {}).values()
         drafts = (data.get(DRAFTS) or {}).values()
+        open_keys: set[str] = set()
+        for doc in (data.get(META) or {}).values():
+            if doc.get("key") == OPEN_DRAFTS:
+                open_keys = set(doc.get("value") or ())
         return (
             sorted((Contact.from_doc(d) for d in contacts), key=lambda c: c.email),
             sorted((_draft(d) for d in drafts), key=lambda r: (r.written_at, r.key)),
+            open_keys,
         )
 
     def record_draft(self, record: DraftRecord) -> bool:

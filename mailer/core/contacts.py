@@ -66,7 +66,7 @@ class _Tally:
         self.name: tuple[datetime, str] | None = None
         self.subject: tuple[datetime, str] | None = None
         self.outs: list[datetime] = []
-        self.months: dict[str, tuple[int, int]] = {}
+        self.months: dict[tuple[int, int], list[int]] = {}  # (year, month) -> [in, out]
 
 
 def fold(
@@ -91,12 +91,10 @@ def fold(
         when = it.when
         if t.first is None or when < t.first:
             t.first = when
-        month = history.month_of(when)
-        n_in, n_out = t.months.get(month, (0, 0))
-        if it.direction == "in":
-            t.months[month] = (n_in + 1, n_out)
-        else:
-            t.months[month] = (n_in, n_out + 1)
+        counts = t.months.get((when.year, when.month))
+        if counts is None:
+            counts = t.months[(when.year, when.month)] = [0, 0]
+        counts[it.direction != "in"] += 1
         if it.direction == "in":
             t.n_in += 1
             if t.last_in is None or when > t.last_in:
@@ -136,7 +134,8 @@ def fold(
             seen = iso(t.name[0]) or ""
             if _newer(seen, t.name[1], c.name_seen, c.name):
                 updates["name"], updates["name_seen"] = t.name[1], seen
-        updates.update(_with_history(history.add(c.months, t.months)))
+        more = {f"{y:04d}-{m:02d}": (n[0], n[1]) for (y, m), n in t.months.items()}
+        updates.update(_with_history(*history.merge(c.months, more)))
         if email in group:
             updates["last_group"] = _later(c.last_group, iso(group.pop(email)))
         changed[email] = dataclasses.replace(c, **updates)  # type: ignore[arg-type]
@@ -149,9 +148,10 @@ def fold(
     return changed
 
 
-def _with_history(months: str) -> dict[str, object]:
-    """The history fields of a contact whose monthly counts are `months`."""
-    s = history.summarize(months)
+def _with_history(months: str, s: history.Summary | None = None) -> dict[str, object]:
+    """The history fields of a contact whose monthly counts are `months` (summary `s`)."""
+    if s is None:
+        s = history.summarize(months)
     return {
         "months": months,
         "gap_days": s.gap_days,
@@ -211,7 +211,7 @@ def merge(keep: Contact, other: Contact) -> Contact:
         recent_out=tuple(outs),
         aliases=tuple(sorted(aliases)),
         intro_opt_out=keep.intro_opt_out or other.intro_opt_out,
-        **_with_history(history.add(keep.months, history.load(other.months))),  # type: ignore[arg-type]
+        **_with_history(*history.merge(keep.months, history.load(other.months))),  # type: ignore[arg-type]
     )
 
 

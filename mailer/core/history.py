@@ -36,7 +36,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import date, datetime
+from functools import cache, lru_cache
 
 __all__ = [
     "Summary",
@@ -44,6 +45,7 @@ __all__ = [
     "counts",
     "dump",
     "load",
+    "merge",
     "month_of",
     "sparkline",
     "strength",
@@ -84,10 +86,33 @@ def month_of(when: datetime) -> str:
 
 def load(text: str | None) -> Months:
     """The stored string as a dict; damaged entries are dropped, never fatal."""
+    if not text:
+        return {}
+    # The fast path (per contact on every scan batch): what mailer itself wrote.
+    parts = text.replace(":", " ").split()
+    try:
+        ins, outs = list(map(int, parts[1::3])), list(map(int, parts[2::3]))
+    except ValueError:
+        return _load_carefully(text)
+    keys = parts[0::3]
+    if (
+        len(keys) == len(ins) == len(outs)
+        and min(ins, default=0) >= 0
+        and min(outs, default=0) >= 0
+        and all(len(k) == 7 and k[4] == "-" and k[:4].isdigit() and k[5:].isdigit() for k in keys)
+        and len(set(keys)) == len(keys)
+    ):
+        return dict(zip(keys, zip(ins, outs, strict=True), strict=True))
+    return _load_carefully(text)
+
+
+def _load_carefully(text: str) -> Months:
     months: Months = {}
-    for entry in (text or "").split():
+    for entry in text.split():
         parts = entry.split(":")
-        if len(parts) != 3 or len(parts[0]) != 7:
+        if len(parts) != 3 or len(parts[0]) != 7 or parts[0][4] != "-":
+            continue
+        if not (parts[0][:4].isdigit() and parts[0][5:].isdigit()):
             continue
         try:
             n_in, n_out = int(parts[1]), int(parts[2])
@@ -100,19 +125,30 @@ def load(text: str | None) -> Months:
     return months
 
 
+def _kept(months: Mapping[str, tuple[int, int]]) -> list[str]:
+    """The months kept: with mail, ascending, the newest MAX_MONTHS."""
+    return sorted(m for m, (i, o) in months.items() if i or o)[-MAX_MONTHS:]
+
+
 def dump(months: Mapping[str, tuple[int, int]]) -> str:
     """The stored string: ascending, without empty months, at most MAX_MONTHS of them."""
-    keep = sorted(m for m, (i, o) in months.items() if i or o)[-MAX_MONTHS:]
-    return " ".join(f"{m}:{months[m][0]}:{months[m][1]}" for m in keep)
+    return " ".join(f"{m}:{months[m][0]}:{months[m][1]}" for m in _kept(months))
 
 
 def add(text: str | None, more: Mapping[str, tuple[int, int]]) -> str:
     """`text` with the counts of `more` added (any order of adding gives the same string)."""
+    return merge(text, more)[0]
+
+
+def merge(text: str | None, more: Mapping[str, tuple[int, int]]) -> tuple[str, Summary]:
+    """`add`, and the summary of the result: one reading of the history (the scan's path)."""
     months = load(text)
     for m, (i, o) in more.items():
-        old = months.get(m, (0, 0))
-        months[m] = (old[0] + i, old[1] + o)
-    return dump(months)
+        old = months.get(m)
+        months[m] = (old[0] + i, old[1] + o) if old else (i, o)
+    keep = _kept(months)
+    text = " ".join(f"{m}:{months[m][0]}:{months[m][1]}" for m in keep)
+    return text, _summary(months, keep)
 
 
 def counts(when_directions: Iterable[tuple[datetime, str]]) -> Months:
@@ -124,32 +160,44 @@ def counts(when_directions: Iterable[tuple[datetime, str]]) -> Months:
     return {m: (r[0], r[1]) for m, r in months.items()}
 
 
+@cache
 def _index(month: str) -> int:
     return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+@cache
+def _month_decay(months_back: int) -> float:
+    return float(0.5 ** (months_back * MONTH_DAYS / HALF_LIFE_DAYS))
 
 
 def summarize(text: str | None) -> Summary:
     """Rhythm and weights of a stored history (see the module docstring)."""
     months = load(text)
-    if not months:
+    return _summary(months, _kept(months))
+
+
+def _summary(months: Mapping[str, tuple[int, int]], ordered: list[str]) -> Summary:
+    if not ordered:
         return EMPTY
-    ordered = sorted(months)
     last = ordered[-1]
     end = _index(last)
-
-    recent = ordered[-RHYTHM_MONTHS:]
-    gap: float | None = None
-    two_way = any(months[m][0] for m in recent) and any(months[m][1] for m in recent)
-    if len(recent) >= MIN_MONTHS and two_way:
-        span = (end - _index(recent[0]) + 1) * MONTH_DAYS
-        messages = sum(min(sum(months[m]), BURST) for m in recent)
-        gap = round(span / messages, 1)
-
+    first_recent = max(0, len(ordered) - RHYTHM_MONTHS)
     w_in = w_out = 0.0
-    for m in ordered:
-        decay = 0.5 ** ((end - _index(m)) * MONTH_DAYS / HALF_LIFE_DAYS)
-        w_in += months[m][0] * decay
-        w_out += months[m][1] * decay
+    messages = 0
+    got_in = got_out = False
+    for k, m in enumerate(ordered):  # one pass: this runs per contact on every scan batch
+        n_in, n_out = months[m]
+        decay = _month_decay(end - _index(m))
+        w_in += n_in * decay
+        w_out += n_out * decay
+        if k >= first_recent:
+            messages += min(n_in + n_out, BURST)
+            got_in = got_in or n_in > 0
+            got_out = got_out or n_out > 0
+    gap: float | None = None
+    if len(ordered) - first_recent >= MIN_MONTHS and got_in and got_out:
+        span = (end - _index(ordered[first_recent]) + 1) * MONTH_DAYS
+        gap = round(span / messages, 1)
     return Summary(gap, last, round(w_in, 4), round(w_out, 4))
 
 
@@ -157,12 +205,7 @@ def strength(summary: Summary, now: datetime) -> int:
     """0-100: more for recent, frequent, two-way mail; decayed on to `now`."""
     if summary.weight_at is None:
         return 0
-    try:  # the weights are taken at the middle of their month
-        at = datetime(int(summary.weight_at[:4]), int(summary.weight_at[5:7]), 15, tzinfo=UTC)
-    except ValueError:
-        return 0  # a damaged value: no strength, never a stopped plan
-    days = max((now - at).days, 0)  # whole days: a listing stays the same all day
-    decay = 0.5 ** (days / HALF_LIFE_DAYS)
+    decay = _decay(summary.weight_at, now.date())
     w_in, w_out = summary.weight_in * decay, summary.weight_out * decay
     total = IN_WEIGHT * w_in + OUT_WEIGHT * w_out
     if total <= 0:
@@ -171,6 +214,17 @@ def strength(summary: Summary, now: datetime) -> int:
     reciprocity = 2 * min(w_in, w_out) / both if both else 0.0
     score = (1 - math.exp(-total / SCALE)) * (0.4 + 0.6 * reciprocity)
     return max(0, min(100, round(100 * score)))
+
+
+@lru_cache(maxsize=4096)
+def _decay(weight_at: str, today: date) -> float:
+    """How much a weight taken in month `weight_at` is left of by `today` (whole days:
+    a listing stays the same all day). Few distinct months: worked out once each."""
+    try:  # the weights are taken at the middle of their month
+        at = date(int(weight_at[:4]), int(weight_at[5:7]), 15)
+    except ValueError:
+        return 0.0  # a damaged value: no strength, never a stopped plan
+    return float(0.5 ** (max((today - at).days, 0) / HALF_LIFE_DAYS))
 
 
 def sparkline(text: str | None, now: datetime, span: int = 24) -> str:
