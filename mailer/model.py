@@ -180,13 +180,17 @@ class Contact:
         }
 
     def to_doc(self) -> dict[str, Any]:
-        """The stored form (TinyDB document body)."""
-        doc = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        doc["tags"] = list(self.tags)
-        doc["recent_out"] = list(self.recent_out)
-        doc["aliases"] = list(self.aliases)
-        extra = doc.pop("extra")
-        return {**extra, **doc}
+        """The stored form (TinyDB document body). Fields at their default are left
+        out: most contacts set few of them, and every command reads every contact."""
+        doc: dict[str, Any] = {"email": self.email}
+        for name, default in _PLAIN_DEFAULTS:
+            value = getattr(self, name)
+            if value != default or type(value) is not type(default):
+                doc[name] = value
+        for name in _TUPLE_FIELDS:
+            if getattr(self, name):
+                doc[name] = list(getattr(self, name))
+        return {**self.extra, **doc}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Contact:

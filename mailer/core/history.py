@@ -205,7 +205,7 @@ def strength(summary: Summary, now: datetime) -> int:
     """0-100: more for recent, frequent, two-way mail; decayed on to `now`."""
     if summary.weight_at is None:
         return 0
-    decay = _decay(summary.weight_at, now.date())
+    decay = _decay(summary.weight_at, now.toordinal())
     w_in, w_out = summary.weight_in * decay, summary.weight_out * decay
     total = IN_WEIGHT * w_in + OUT_WEIGHT * w_out
     if total <= 0:
@@ -217,14 +217,15 @@ def strength(summary: Summary, now: datetime) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _decay(weight_at: str, today: date) -> float:
-    """How much a weight taken in month `weight_at` is left of by `today` (whole days:
-    a listing stays the same all day). Few distinct months: worked out once each."""
+def _decay(weight_at: str, today: int) -> float:
+    """How much a weight taken in month `weight_at` is left of on day `today` (an
+    ordinal: whole days, so a listing stays the same all day). Few distinct months:
+    worked out once each."""
     try:  # the weights are taken at the middle of their month
-        at = date(int(weight_at[:4]), int(weight_at[5:7]), 15)
+        at = date(int(weight_at[:4]), int(weight_at[5:7]), 15).toordinal()
     except ValueError:
         return 0.0  # a damaged value: no strength, never a stopped plan
-    return float(0.5 ** (max((today - at).days, 0) / HALF_LIFE_DAYS))
+    return float(0.5 ** (max(today - at, 0) / HALF_LIFE_DAYS))
 
 
 def sparkline(text: str | None, now: datetime, span: int = 24) -> str:

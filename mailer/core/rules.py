@@ -336,16 +336,23 @@ def cadence_for(c: Contact, rules: Rules) -> tuple[timedelta, str]:
     gap = c.gap_days if c.months else None
     if gap is None:
         return rules.default_cadence, "default"
-    learned = timedelta(days=round(gap * rules.rhythm_factor))
-    cadence = min(max(learned, rules.min_cadence), rules.default_cadence)
+    return _rhythm_words(gap, rules.rhythm_factor, rules.min_cadence, rules.default_cadence)
+
+
+@lru_cache(maxsize=4096)
+def _rhythm_words(
+    gap: float, factor: float, low: timedelta, high: timedelta
+) -> tuple[timedelta, str]:
+    learned = timedelta(days=round(gap * factor))
+    cadence = min(max(learned, low), high)
     bound = ""
     if cadence != learned:
         bound = (
-            f", at least rules.min_cadence {_fmt(rules.min_cadence)}"
-            if cadence == rules.min_cadence and learned < cadence
-            else f", at most the default {_fmt(rules.default_cadence)}"
+            f", at least rules.min_cadence {_fmt(low)}"
+            if cadence == low and learned < cadence
+            else f", at most the default {_fmt(high)}"
         )
-    return cadence, f"rhythm: {rules.rhythm_factor:g} x ~{about(gap)}{bound}"
+    return cadence, f"rhythm: {factor:g} x ~{about(gap)}{bound}"
 
 
 def _cadence(c: Contact, rules: Rules) -> timedelta:
