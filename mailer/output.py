@@ -10,12 +10,31 @@ import csv
 import io
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(..., ensure_ascii=False)
 # builds a new one per call, a third of the time of a 10,000-row listing
+
+
+def _row_encoder() -> Callable[[dict[str, Any]], str]:
+    """One JSON object per call, through one C encoder made once (JSONEncoder.encode
+    makes a new one per row: a third of the encoding time of a 10,000-row listing)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # not CPython: the plain way
+        return _JSON.encode
+    encode = make(
+        None, _JSON.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+
+    def row(obj: dict[str, Any]) -> str:
+        return "".join(encode(obj, 0))
+
+    return row
+
+
+_ROW = _row_encoder()
 
 
 _ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -66,7 +85,7 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> 
         # One object per line: readable, and json's C encoder (indent= falls back to Python).
         if not rows:
             return "[]"
-        return "[\n" + ",\n".join(map(_JSON.encode, rows)) + "\n]"
+        return "[\n" + ",\n".join(map(_ROW, rows)) + "\n]"
     if fmt == "csv":
         keys = list(rows[0]) if rows else list(columns)
         buf = io.StringIO()

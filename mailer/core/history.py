@@ -50,6 +50,7 @@ __all__ = [
     "sparkline",
     "strength",
     "summarize",
+    "weighed",
 ]
 
 MAX_MONTHS = 120  # ten years of months with mail
@@ -203,17 +204,21 @@ def _summary(months: Mapping[str, tuple[int, int]], ordered: list[str]) -> Summa
 
 def strength(summary: Summary, now: datetime) -> int:
     """0-100: more for recent, frequent, two-way mail; decayed on to `now`."""
-    if summary.weight_at is None:
+    return weighed(summary.weight_at, summary.weight_in, summary.weight_out, now.toordinal())
+
+
+def weighed(weight_at: str | None, weight_in: float, weight_out: float, day: int) -> int:
+    """`strength` of the stored weights on day `day` (an ordinal): per contact in listings."""
+    if weight_at is None:
         return 0
-    decay = _decay(summary.weight_at, now.toordinal())
-    w_in, w_out = summary.weight_in * decay, summary.weight_out * decay
+    decay = _decay(weight_at, day)
+    w_in, w_out = weight_in * decay, weight_out * decay
     total = IN_WEIGHT * w_in + OUT_WEIGHT * w_out
     if total <= 0:
         return 0
-    both = w_in + w_out
-    reciprocity = 2 * min(w_in, w_out) / both if both else 0.0
+    reciprocity = 2 * (w_in if w_in < w_out else w_out) / (w_in + w_out)
     score = (1 - math.exp(-total / SCALE)) * (0.4 + 0.6 * reciprocity)
-    return max(0, min(100, round(100 * score)))
+    return round(100 * score)  # in [0, 100] by construction
 
 
 @lru_cache(maxsize=4096)

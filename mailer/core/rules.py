@@ -163,7 +163,10 @@ class Judgement:
     @property
     def strength(self) -> int:
         """0-100, from the history (mailer.core.history)."""
-        return history.strength(summary(self.contact), self.now)
+        c = self.contact
+        if c.months or not (c.messages_in or c.messages_out):
+            return history.weighed(c.weight_at, c.weight_in, c.weight_out, self.now.toordinal())
+        return history.strength(summary(c), self.now)  # a store from before histories
 
     @property
     def rhythm_days(self) -> float | None:
