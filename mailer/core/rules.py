@@ -13,8 +13,8 @@ precedence (the first that applies wins):
     new           an untriaged two-way seed first seen within seed_window:
                   triage, and one follow-up draft (kind "seed")
     due           the cadence has passed: a reconnect draft
-    rekindle      no exchange for `dormancy`, but a real two-way tie
-                  (established): a rekindle draft, and a weed candidate
+    rekindle      no exchange for `dormancy`, but a real two-way tie (triaged,
+                  or established): a rekindle draft, and a weed candidate
     quiet         nothing to do
 
 Only `new` (its follow-up), `due` and `rekindle` are ever drafted, and never
@@ -29,7 +29,9 @@ below `min_cadence` nor above the default; else the default. A cadence is
 counted from the later of the last exchange and the newest draft written (a
 draft deleted unsent keeps the contact quiet for one cycle). While a draft
 still waits in Drafts and nothing was exchanged since, no second one is
-written (the edge says which keys are in Drafts: `open_keys`).
+written (the edge says which keys are in Drafts: `open_keys`); nor within
+`min_cadence` of a group mail to them (more recipients than a personal mail
+has: it counts for no one's history, but it was contact).
 
 Status (the contract's seed|active|dormant|weeded|ignored) is derived too:
 weeded/ignored as stored; dormant for the rekindle lane or when the owner
@@ -40,9 +42,13 @@ The plan: draft kinds due now, most overdue first (whole days), the stronger
 tie first among equals; then rekindles, strongest tie first, at most
 rekindle_per_week in any 7 days. The daily maximum and weekends (local day
 in `timezone`) hold the others, each with why. Jitter (whole days
-from blake2b of the address, the same in every process) spreads contacts
+from crc32 of the address, the same in every process) spreads contacts
 that fall due on the same day. Keys are `kind:email:YYYY-MM-DD` (UTC date of
 the due time), so a rerun derives the same key.
+
+Speed: listings judge every contact, so the lane is decided on the stored
+ISO strings (they sort as times) and only due times are datetimes; reasons
+and strength are worked out when asked for.
 
 Pure: no I/O and no clock; `now` is an aware datetime.
 """
