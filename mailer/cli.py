@@ -72,7 +72,20 @@ class MailerGroup(click.Group):
         except Exception as e:  # the last line of defence: one line, not a trace
             if ctx.obj is not None and getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
+            shape = _store_shape(ctx.obj)  # a store edited by hand is the likely cause
+            if shape is not None:
+                _fail(f"error: {shape}", shape.exit_code)
             _fail(f"internal error: {type(e).__name__}: {e} (run with --verbose for details)", 1)
+
+
+def _store_shape(obj: Any) -> MailerError | None:
+    """The store document of the wrong shape to blame for an unexpected error, if any."""
+    config = getattr(obj, "_config", None)  # None: the store was never opened
+    if config is None:
+        return None
+    from mailer.store import check_shape
+
+    return check_shape(config.store_path)
 
 
 format_option = click.option(
@@ -354,6 +367,7 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     """Everything mailer knows of one contact."""
     from mailer import app
     from mailer.core import history
+    from mailer.core.clean import clean_text
     from mailer.core.rules import about
 
     now = clock.now()
@@ -378,7 +392,7 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
             if k in ("notes", "logged", "intros") and value:
                 lines = value.splitlines() if k == "notes" else v
                 value = ("\n" + " " * (width + 2)).join(lines)
-            click.echo(f"{k.ljust(width)}  {value}")
+            click.echo(f"{k.ljust(width)}  {clean_text(str(value))}")
     else:
         click.echo(render([row], list(row), fmt))
 
@@ -836,12 +850,13 @@ def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
 
 def _weed_targets(people: list[Any], who: tuple[str, ...]) -> list[Any]:
     """Every WHO resolved before anything changes; the first unknown one is a usage error."""
-    from mailer.core.contacts import resolve
+    from mailer.core.contacts import Resolver
 
+    names = Resolver(people)
     found: dict[str, Any] = {}
     for w in who:
         try:
-            c = resolve(people, w)
+            c = names.find(w)
         except LookupError as e:
             raise UsageError(str(e)) from None
         found.setdefault(c.email, c)
@@ -1041,7 +1056,7 @@ def run(obj: Ctx, once: bool) -> None:
 
 # --- commands by email -----------------------------------------------------------------------
 
-COMMAND_COLUMNS = ("processed_at", "kind", "sender", "subject", "result")
+COMMAND_COLUMNS = ("id", "processed_at", "kind", "sender", "subject", "result")
 
 
 @cli.group()
@@ -1101,7 +1116,10 @@ def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
             continue
         ok = sum(line.ok for line in r.lines)
         result = r.reason if not r.accepted else f"{ok} of {len(r.lines)} applied"
+        if r.undone_at:
+            result += f"; undone {r.undone_at[:10]}"
         row = {
+            "id": r.id,
             "processed_at": r.processed_at,
             "kind": r.kind,
             "sender": r.sender,
@@ -1112,9 +1130,33 @@ def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
             "reason": r.reason,
             "confirmed": r.confirmed,
             "lines": [dataclasses.asdict(line) for line in r.lines],
+            "undo": r.undo_line,
+            "undone_at": r.undone_at,
+            "undone_by": r.undone_by,
+            "undoes": list(r.undoes),
         }
         rows.append(row)
     click.echo(render(rows, COMMAND_COLUMNS, fmt))
+
+
+@commands.command("undo")
+@click.argument("ident", metavar="ID")
+@click.option("--dry-run", is_flag=True, help="show what it would restore; change nothing")
+@pass_ctx
+def commands_undo(obj: Ctx, ident: str, dry_run: bool) -> None:
+    """Put back what one command mail changed (its ID: commands list, the confirmation).
+
+    All or nothing: when a field it changed was changed again since, nothing is
+    changed and the field is named (exit 1). Mail it logged stays counted.
+    """
+    from mailer import app
+    from mailer.model import iso
+
+    restore = app.store(obj.config).undo_command(ident, iso(clock.now()) or "", dry_run=dry_run)
+    head = "would undo" if dry_run else "undone"
+    click.echo(f"{head} mail {restore.record.id} ({restore.record.subject or '(no subject)'!r}):")
+    for line in restore.said:
+        click.echo(f"  {line}")
 
 
 # --- introductions ---------------------------------------------------------------------------

@@ -31,6 +31,27 @@ def _str(v: Any) -> str:
     return v
 
 
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(v: Any) -> str:
+    # A password pasted here by mistake must not be echoed into an error line,
+    # the daemon's log or `mailer status`: the message never shows the value.
+    if not isinstance(v, str) or not _ENV_NAME.fullmatch(v):
+        raise ValueError(
+            "expected the name of an environment variable (letters, digits, _); "
+            "the value is not shown, in case it is the password itself"
+        )
+    return v
+
+
+def _command(v: Any) -> str:
+    # Like _env_name: a number pasted here (a PIN, a password) is not echoed.
+    if not isinstance(v, str):
+        raise ValueError("expected a command line as a string; the value is not shown")
+    return v
+
+
 def _int(lo: int, hi: int) -> Callable[[Any], int]:
     def check(v: Any) -> int:
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -154,11 +175,14 @@ KEYS: tuple[Key, ...] = (
     ),
     Key("account.username", _str, REQUIRED, "login name", '"me@example.com"'),
     Key(
-        "account.password_env", _str, "MAILER_PASSWORD", "environment variable holding the password"
+        "account.password_env",
+        _env_name,
+        "MAILER_PASSWORD",
+        "environment variable holding the password",
     ),
     Key(
         "account.password_command",
-        _str,
+        _command,
         None,
         "command whose first output line is the password (e.g. pass show mail)",
     ),
@@ -170,7 +194,7 @@ KEYS: tuple[Key, ...] = (
     ),
     Key(
         "account.oauth2_token_command",
-        _str,
+        _command,
         None,
         "command printing an OAuth2 access token; used for XOAUTH2 instead of a password",
     ),
@@ -193,8 +217,13 @@ KEYS: tuple[Key, ...] = (
         "tls (implicit, 465), starttls (587), or none (plain text, only to a loopback address)",
     ),
     Key("smtp.username", _str, None, "SMTP login name (unset: no login)", '"me@example.com"'),
-    Key("smtp.password_env", _str, "MAILER_PASSWORD", "environment variable of the SMTP password"),
-    Key("smtp.password_command", _str, None, "command whose first output line is the password"),
+    Key(
+        "smtp.password_env",
+        _env_name,
+        "MAILER_PASSWORD",
+        "environment variable of the SMTP password",
+    ),
+    Key("smtp.password_command", _command, None, "command whose first output line is the password"),
     Key("smtp.keyring", _bool, False, "SMTP password from the keyring (service 'mailer')"),
     Key("smtp.ca_file", _path, None, "extra CA certificate(s) to trust, for self-signed servers"),
     Key("smtp.timeout", _int(1, 3600), 60, "seconds before a network operation is given up"),
@@ -253,7 +282,7 @@ KEYS: tuple[Key, ...] = (
         "commands.authserv_id",
         _str,
         None,
-        "your receiving server's name in Authentication-Results (default: the topmost header)",
+        "your receiving server's name in Authentication-Results (needed by require_dkim)",
     ),
     Key(
         "commands.processed_folder",
@@ -272,6 +301,12 @@ KEYS: tuple[Key, ...] = (
         _int(1, 1_000_000),
         10_240,
         "command mail larger than this is refused unread",
+    ),
+    Key(
+        "commands.keep_refused",
+        _duration,
+        "90d",
+        "records of refused command mail are kept this long (and the newest 2,000 at most)",
     ),
     Key("rules.default_cadence", _duration, "90d", "how often to be in touch by default"),
     Key("rules.max_drafts_per_day", _int(0, 1000), 5, "at most this many drafts a day"),
@@ -513,6 +548,12 @@ def from_dict(data: dict[str, Any], path: Path | None = None) -> Config:
             values[key.path] = key.parse(given[key.path])
         except ValueError as e:
             problems.append(f"{key.path}: {e}")
+    if values.get("commands.require_dkim") and not values.get("commands.authserv_id"):
+        # Without it the receiving server's Authentication-Results cannot be told from the sender's.
+        problems.append(
+            "commands.authserv_id: missing (commands.require_dkim = true needs it: your receiving"
+            " server's name in Authentication-Results, e.g. mx.example.com)"
+        )
     if problems:
         where = f" in {path}" if path else ""
         raise ConfigError(f"config error{where}: " + "; ".join(problems))

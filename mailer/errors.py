@@ -35,6 +35,13 @@ class StoreError(MailerError):
     """The store file cannot be read or written."""
 
 
+class StoreFormatError(StoreError):
+    """The store file is JSON, but not of the shape mailer writes (edited by hand, or
+    by another program): the user must fix the named document or move the file."""
+
+    exit_code = 2
+
+
 class SourceError(MailerError):
     """A mail source failed at run time: network, server, or a local file."""
 

@@ -71,6 +71,9 @@ def housekeeping_job(config: Config) -> JobSpec:
 
         store = app.store(config)
         store.compact()
+        pruned = store.prune_refused(iso(now - config.get("commands.keep_refused")))
+        if pruned:
+            log.info("commands: forgot %d records of refused mail (commands.keep_refused)", pruned)
         expired = intros.expire(store, app.intro_rules(config), now)
         if expired:
             log.info("intros: %d asks expired without both answers", expired)

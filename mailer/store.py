@@ -30,12 +30,15 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import functools
 import json
 import os
 import secrets
 import stat
 import threading
 import time
+import types
+import typing
 from collections.abc import (
     Callable,
     Collection,
@@ -52,8 +55,10 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from mailer.core import undo as core_undo
 from mailer.core.contacts import fold
-from mailer.errors import StoreError, UsageError
+from mailer.core.undo import Past
+from mailer.errors import MailerError, StoreError, StoreFormatError, UsageError
 from mailer.model import (
     CommandRecord,
     Contact,
@@ -63,6 +68,7 @@ from mailer.model import (
     Intro,
     LogEntry,
     Parsed,
+    log_entry,
 )
 
 CONTACTS = "contacts"
@@ -79,6 +85,13 @@ OPEN_DRAFTS = "drafts.open"  # meta: the draft keys in the Drafts folder at the 
 RECENT_FAILURES = 50  # how many parse failures are kept with their details
 MAX_ERROR_CHARS = 500  # a failure's message is cut to this, to keep the file small
 SEEN_MERGE_AT = 64  # merge the per-batch seen documents once there are this many
+# Records of refused command mail kept at most, besides commands.keep_refused. A
+# record is about 0.3 KB (its text fields are cut to 300 characters: 1.4 KB at
+# most in ASCII, 5 KB in 4-byte characters), so 2,000 are 0.6 MB as a rule and
+# never more than a 10,000-contact store. And 2,000 is 22 a day for 90 days, far
+# more than look-alike mail and spam to a secret address bring: the age limit is
+# what prunes them normally; only a flood reaches this one.
+MAX_REFUSED = 2_000
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -97,11 +110,14 @@ class Decision:
     record: CommandRecord
     changed: Mapping[str, Contact]  # by email
     logs: Sequence[LogEntry] = ()
-    intros: Sequence[Intro] = ()  # introductions answered by the mail
+    intros: Sequence[Intro] = ()  # introductions answered (or restored by an undo) by the mail
+    unlogged: Sequence[LogEntry] = ()  # logged exchanges its undo lines remove
+    undone: Sequence[str] = ()  # the keys of the mails its undo lines undid
 
 
-# A command mail's decision, given every contact by email and every introduction.
-Decide = Callable[[Mapping[str, Contact], Sequence[Intro]], Decision]
+# A command mail's decision, given every contact by email, every introduction, and what
+# an undo reads (command records, logged exchanges, drafts; read only when called).
+Decide = Callable[[Mapping[str, Contact], Sequence[Intro], Callable[[], Past]], Decision]
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +202,162 @@ def _decode(path: Path, raw: bytes | None) -> Data:
             f"store {path} is unreadable: {_one_line(e)}",
             hint="restore it from a backup, or move it away to start with an empty store",
         ) from None
-    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-        raise StoreError(
+    if not isinstance(data, dict):
+        raise StoreFormatError(
             f"store {path} is not a mailer store (expected a JSON object of tables)",
             hint="check store.path in the config, or move the file away",
         )
+    # The shape every reader relies on (a table is an object of documents, each an
+    # object): checked always, at about 1 ms for 10,000 contacts. Ids and field
+    # types are checked only when reading fails (shape_error): checking them on
+    # every read would cost a tenth of `contacts list`.
+    for name, table in data.items():
+        if type(table) is not dict:
+            raise _format_error(path, f"table {name!r} is {_json_kind(table)}, not an object")
+        if set(map(type, table.values())) - {dict}:
+            doc_id, doc = next((i, d) for i, d in table.items() if type(d) is not dict)
+            kind = _json_kind(doc)
+            raise _format_error(path, f"{name} document {doc_id} is {kind}, not an object")
     return data
+
+
+# -- documents of the wrong shape ------------------------------------------------
+
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+_STR_LIST = "list of strings"
+# What reading each table's documents needs: the fields present in every one,
+# and the JSON types of the fields (from the model's dataclasses, so they stay
+# in step); tables of other modules are not checked.
+_REQUIRED = {
+    CONTACTS: ("email",),
+    COMMANDS: (
+        "key",
+        "message_id",
+        "sender",
+        "subject",
+        "received",
+        "processed_at",
+        "kind",
+        "reason",
+    ),
+    DRAFTS: ("key", "email", "kind", "written_at"),
+    LOGGED: ("email", "when", "text", "source"),
+    INTROS: ("a", "b", "asked_at"),
+    FOLDERS: ("source", "folder"),
+    META: ("key",),
+    SEEN: ("k",),
+}
+_MODELS: dict[str, type] = {
+    CONTACTS: Contact,
+    COMMANDS: CommandRecord,
+    DRAFTS: DraftRecord,
+    LOGGED: LogEntry,
+    INTROS: Intro,
+    FOLDERS: FolderState,
+}
+_PLAIN_TYPES: dict[str, dict[str, Any]] = {
+    META: {"key": (str,)},
+    SEEN: {"k": (str,), "n": (int,)},
+    FAILURES: {"total": (int,), "recent": (list,)},
+}
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    for kind, name in ((dict, "an object"), (list, "an array"), (str, "a string")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else "a number"
+
+
+@functools.cache
+def _field_types(table: str) -> dict[str, Any]:
+    """Field name -> the Python types its JSON value may have, or _STR_LIST."""
+    if table in _PLAIN_TYPES:
+        return _PLAIN_TYPES[table]
+    hints = typing.get_type_hints(_MODELS[table])
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(_MODELS[table]):
+        hint = hints[f.name]
+        if typing.get_origin(hint) is tuple and typing.get_args(hint) == (str, ...):
+            out[f.name] = _STR_LIST
+            continue
+        args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        simple = {str: (str,), int: (int,), bool: (bool,), float: (int, float)}
+        if all(a in simple or a is type(None) for a in args):
+            out[f.name] = tuple(
+                t for a in args for t in (simple.get(a) or (type(None),))
+            )  # nested models, dicts and Literal are left to their readers
+    return out
+
+
+def _document_problem(table: str, doc: Mapping[str, Any]) -> str | None:
+    for name in _REQUIRED.get(table, ()):
+        if name not in doc:
+            return f"has no {name!r}"
+    types_of = _field_types(table)
+    for name, value in doc.items():
+        allowed = types_of.get(name)
+        if allowed is None:
+            continue
+        if allowed is _STR_LIST:
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                return f"has {name!r} = {_json_kind(value)}, not a list of strings"
+        elif not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            return f"has {name!r} = {_json_kind(value)}"
+    if table == CONTACTS and not doc["email"]:
+        return "has an empty 'email'"
+    return None
+
+
+def shape_error(path: Path, data: Data) -> StoreFormatError | None:
+    """The first document of `data` that mailer cannot read, as the error naming it.
+
+    Run when reading a store failed (and by the CLI on an unexpected error): a
+    store edited by hand is then the likely cause, and the user needs to know
+    which document to fix, not a TypeError.
+    """
+    for name, docs in data.items():  # ids: TinyDB reads them as numbers
+        bad = next((i for i in docs if not i.isdigit()), None)
+        if bad is not None:
+            return _format_error(path, f"{name} document {bad} has no numeric id")
+    for table in (*_MODELS, *_PLAIN_TYPES):
+        for doc_id, doc in (data.get(table) or {}).items():
+            problem = _document_problem(table, doc)
+            if problem is not None:
+                return _format_error(path, f"{table} document {doc_id} {problem}")
+    return None
+
+
+def check_shape(path: str | os.PathLike[str]) -> StoreFormatError | None:
+    """`shape_error` of the store file at `path` (None also when it cannot be read)."""
+    real = Path(os.path.realpath(Path(path).expanduser()))
+    try:
+        return shape_error(real, _decode(real, _read_file(real)))
+    except StoreFormatError as e:
+        return e
+    except StoreError:
+        return None
+
+
+def _format_error(path: Path, what: str) -> StoreFormatError:
+    return StoreFormatError(
+        f"store {path}: {what}",
+        hint="fix that in the file, or move the file away to start with an empty store",
+    )
+
+
+@contextlib.contextmanager
+def _blame_the_data(path: Path, data: Data) -> Iterator[None]:
+    """Turn an error of reading `data` into one naming the document to blame, if any."""
+    try:
+        yield
+    except _SHAPE_ERRORS:
+        error = shape_error(path, data)
+        if error is None:
+            raise  # a bug, not the data
+        raise error from None
 
 
 def _encode(data: Data) -> bytes:
@@ -291,9 +457,11 @@ class Store:
         """
         with self._locked():
             raw = _read_file(self.path)
-            storage = _MemoryStorage(_decode(self.path, raw), path=self.path, writable=True)
+            data = _decode(self.path, raw)
+            storage = _MemoryStorage(data, path=self.path, writable=True)
             try:
-                yield TinyDB(storage=lambda: storage)
+                with _blame_the_data(self.path, data):
+                    yield TinyDB(storage=lambda: storage)
             finally:
                 storage.close()
             if storage.changed:
@@ -304,11 +472,11 @@ class Store:
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[TinyDB]:
         """A read-only TinyDB over the last committed state, without the lock."""
-        storage = _MemoryStorage(
-            _decode(self.path, _read_file(self.path)), path=self.path, writable=False
-        )
+        data = _decode(self.path, _read_file(self.path))
+        storage = _MemoryStorage(data, path=self.path, writable=False)
         try:
-            yield TinyDB(storage=lambda: storage)
+            with _blame_the_data(self.path, data):
+                yield TinyDB(storage=lambda: storage)
         finally:
             storage.close()
 
@@ -501,8 +669,7 @@ class Store:
 
     def folder_states(self) -> dict[tuple[str, str], FolderState]:
         with self.snapshot() as db:
-            docs = db.table(FOLDERS).all()
-        states = (_folder_from_doc(d) for d in docs)
+            states = [_folder_from_doc(d) for d in db.table(FOLDERS).all()]
         return {(s.source, s.folder): s for s in states}
 
     def reset_folder(self, source: str, folder: str, uidvalidity: int | None) -> None:
@@ -639,11 +806,14 @@ class Store:
         by their message keys; `decide` then sees every contact and every
         introduction as they are now and returns what it changed and the
         record of the mail. All of it, and the record that makes a rerun skip
-        the mail, is written together or not at all.
+        the mail, is written together or not at all. The record gets its id
+        (`undo <id>`) and what the mail changed (core.undo.record_changes),
+        taken from exactly what is written.
         """
         with self.transaction() as db:
             records = db.table(COMMANDS)
-            if any(d.get("key") == key for d in records.all()):
+            record_docs = records.all()
+            if any(d.get("key") == key for d in record_docs):
                 return None
             if parsed:
                 self._count_new(db, parsed)
@@ -651,7 +821,7 @@ class Store:
             docs = table.all()
             contacts = {str(d.get("email", "")): Contact.from_doc(d) for d in docs}
             intros = [Intro.from_doc(dict(d)) for d in db.table(INTROS).all()]
-            decision = decide(contacts, intros)
+            decision = decide(contacts, intros, lambda: self._past(db, record_docs))
             if decision.changed:
                 ids = _email_ids(docs)
                 for email, c in decision.changed.items():
@@ -661,17 +831,117 @@ class Store:
                 db.table(LOGGED).insert_multiple(dataclasses.asdict(e) for e in decision.logs)
             if decision.intros:
                 _put_intros(db, decision.intros)
-            records.insert(decision.record.to_doc())
-        return decision.record
+            self._unlog(db, decision.unlogged)
+            taken = {str(d.get("id") or CommandRecord.from_doc(dict(d)).id) for d in record_docs}
+            record = dataclasses.replace(
+                decision.record,
+                id=core_undo.new_id(key, taken),
+                changes=core_undo.record_changes(
+                    contacts,
+                    decision.changed,
+                    decision.logs,
+                    decision.unlogged,
+                    intros,
+                    decision.intros,
+                )
+                if decision.record.accepted
+                else None,  # a refused mail changes nothing: no empty record of it
+            )
+            if decision.undone:
+                undone = {str(d.get("key")): d for d in record_docs}
+                record = dataclasses.replace(
+                    record,
+                    undoes=tuple(
+                        CommandRecord.from_doc(dict(undone[k])).id
+                        for k in decision.undone
+                        if k in undone
+                    ),
+                )
+                marks = {"undone_at": record.processed_at, "undone_by": f"mail {record.id}"}
+                records.update(marks, doc_ids=[undone[k].doc_id for k in decision.undone])
+            records.insert(record.to_doc())
+            if not record.accepted:  # strangers' mail cannot grow the store without bound
+                _remove_refused(records, before=None, keep=MAX_REFUSED)
+        return record
+
+    def undo_command(self, ident: str, when: str, *, dry_run: bool = False) -> core_undo.Restore:
+        """Undo the command mail with id `ident` (`mailer commands undo`), in one transaction.
+
+        All or nothing: UsageError when the id names nothing that can be undone,
+        MailerError (exit 1) when a later change is in the way; then nothing is
+        written. With `dry_run`, only what it would restore.
+        """
+        with self.transaction() as db:
+            records = db.table(COMMANDS)
+            record_docs = records.all()
+            past = self._past(db, record_docs)
+            contacts = {
+                str(d.get("email", "")): Contact.from_doc(d) for d in db.table(CONTACTS).all()
+            }
+            intros = [Intro.from_doc(dict(d)) for d in db.table(INTROS).all()]
+            try:
+                record = core_undo.find(past.records, ident)
+                restore = core_undo.plan(record, contacts, intros, past.logged, past.drafts)
+            except core_undo.CannotUndo as e:
+                raise (MailerError if e.later else UsageError)(str(e)) from None
+            if dry_run:
+                return restore
+            table = db.table(CONTACTS)
+            ids = _email_ids(table.all())
+            for email, c in restore.contacts.items():
+                table.update(_replace_with(c.to_doc()), doc_ids=[ids[email]])
+            self._unlog(db, restore.unlogged)
+            if restore.intros:
+                _put_intros(db, restore.intros)
+            mine = [d.doc_id for d in record_docs if d.get("key") == record.key]
+            records.update({"undone_at": when, "undone_by": "mailer commands undo"}, doc_ids=mine)
+        return restore
+
+    def past(self) -> Past:
+        """What an undo reads, as last committed (a dry run's view)."""
+        with self.snapshot() as db:
+            return self._past(db, db.table(COMMANDS).all())
+
+    @staticmethod
+    def _past(db: TinyDB, record_docs: Sequence[Any]) -> Past:
+        """What an undo reads, from inside a transaction."""
+        return Past(
+            records=[CommandRecord.from_doc(dict(d)) for d in record_docs],
+            logged=[log_entry(dict(d)) for d in db.table(LOGGED).all()],
+            drafts={str(d.get("key")) for d in db.table(DRAFTS).all()},
+        )
+
+    @staticmethod
+    def _unlog(db: TinyDB, entries: Sequence[LogEntry]) -> None:
+        """Remove these logged exchanges, each once (two alike are two entries)."""
+        if not entries:
+            return
+        wanted = list(entries)
+        gone = []
+        for d in db.table(LOGGED).all():
+            entry = log_entry(dict(d))
+            if entry in wanted:
+                wanted.remove(entry)
+                gone.append(d.doc_id)
+        db.table(LOGGED).remove(doc_ids=gone)
 
     def command_records(self, since: str | None = None) -> list[CommandRecord]:
         """Handled command mails, oldest first; with `since`, those processed after it."""
-        with self.snapshot() as db:
-            docs = db.table(COMMANDS).all()
-        records = [CommandRecord.from_doc(dict(d)) for d in docs]
+        with self.snapshot() as db:  # read inside: a document of the wrong shape is named
+            records = [CommandRecord.from_doc(dict(d)) for d in db.table(COMMANDS).all()]
         if since:
             records = [r for r in records if r.processed_at > since]
         return sorted(records, key=lambda r: r.processed_at)  # stable: then as handled
+
+    def prune_refused(self, before: str | None, keep: int = MAX_REFUSED) -> int:
+        """Forget refused command mail processed before `before` (ISO-8601 UTC) and
+        all but the newest `keep` of the rest; how many were forgotten.
+
+        Only refused mail: a record of applied mail is what keeps it from being
+        applied twice, and what `undo` reads.
+        """
+        with self.transaction() as db:
+            return _remove_refused(db.table(COMMANDS), before=before, keep=keep)
 
     def set_confirmed(self, key: str, confirmed: str) -> None:
         """Note whether the confirmation of a command mail went out (or why not)."""
@@ -683,10 +953,10 @@ class Store:
 
     def logged(self, email: str | None = None) -> list[LogEntry]:
         """Exchanges logged by command, oldest first (one contact's, or everyone's)."""
+        fields = {f.name for f in dataclasses.fields(LogEntry)}
         with self.snapshot() as db:
             docs = db.table(LOGGED).all()
-        fields = {f.name for f in dataclasses.fields(LogEntry)}
-        entries = [LogEntry(**{k: v for k, v in d.items() if k in fields}) for d in docs]
+            entries = [LogEntry(**{k: v for k, v in d.items() if k in fields}) for d in docs]
         if email is not None:
             entries = [e for e in entries if e.email == email]
         return sorted(entries, key=lambda e: e.when)
@@ -696,8 +966,8 @@ class Store:
     def intros(self) -> list[Intro]:
         """Every introduction, oldest ask first."""
         with self.snapshot() as db:
-            docs = db.table(INTROS).all()
-        return sorted((Intro.from_doc(dict(d)) for d in docs), key=lambda i: (i.asked_at, i.key))
+            intros = [Intro.from_doc(dict(d)) for d in db.table(INTROS).all()]
+            return sorted(intros, key=lambda i: (i.asked_at, i.key))
 
     def update_intros(
         self, change: Callable[[Sequence[Intro]], Sequence[Intro]]
@@ -743,9 +1013,9 @@ class Store:
             "command_mails": {
                 "handled": len(commands),
                 "refused": len(refused),
-                "last_refused": [
-                    {k: r.get(k) for k in ("processed_at", "sender", "subject", "reason")}
-                    for r in refused[-5:]
+                "last_refused": [  # read as records: a stranger's text comes out clean
+                    {k: getattr(r, k) for k in ("processed_at", "sender", "subject", "reason")}
+                    for r in map(CommandRecord.from_doc, refused[-5:])
                 ],
             },
         }
@@ -784,11 +1054,12 @@ class Store:
         for doc in (data.get(META) or {}).values():
             if doc.get("key") == OPEN_DRAFTS:
                 open_keys = set(doc.get("value") or ())
-        return (
-            sorted((Contact.from_doc(d) for d in contacts), key=lambda c: c.email),
-            sorted((_draft(d) for d in drafts), key=lambda r: (r.written_at, r.key)),
-            open_keys,
-        )
+        with _blame_the_data(self.path, data):
+            return (
+                sorted((Contact.from_doc(d) for d in contacts), key=lambda c: c.email),
+                sorted((_draft(d) for d in drafts), key=lambda r: (r.written_at, r.key)),
+                open_keys,
+            )
 
     def record_draft(self, record: DraftRecord) -> bool:
         """Remember a written draft; False (and no change) when its key is known."""
@@ -908,6 +1179,29 @@ class Store:
 
 
 # -- helpers over raw documents (TinyDB stays in this module) ----------------
+
+
+def refused_to_prune(
+    records: Iterable[tuple[int, Mapping[str, Any]]], *, before: str | None, keep: int
+) -> list[int]:
+    """The ids of the refused records among `records` (id, document) to forget: those
+    processed before `before`, and all but the newest `keep` of the rest (by when
+    processed, then by id). Records of accepted mail are never among them."""
+    refused = sorted(
+        (str(doc.get("processed_at") or ""), doc_id)
+        for doc_id, doc in records
+        if doc.get("kind") == "refused"
+    )
+    old = [doc_id for at, doc_id in refused if before is not None and at < before]
+    rest = [doc_id for at, doc_id in refused if before is None or at >= before]
+    return old + rest[: max(len(rest) - keep, 0)]
+
+
+def _remove_refused(table: Any, *, before: str | None, keep: int) -> int:
+    gone = refused_to_prune(((d.doc_id, d) for d in table.all()), before=before, keep=keep)
+    if gone:
+        table.remove(doc_ids=gone)
+    return len(gone)
 
 
 def _seen_keys(docs: Iterable[Any]) -> set[str]:

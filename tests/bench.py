@@ -69,6 +69,12 @@ TARGETS = {
     "plan_s": (0.1, "s"),
     "lanes_s": (0.1, "s"),
     "intro_suggest_s": (1.0, "s"),
+    "cmd_refuse_cpu_s": (0.5, "s"),
+    "cmd_refuse_bodies": (0, "fetches"),
+    "cmd_owner_1mb_s": (2.0, "s"),
+    "cmd_lines_s": (1.0, "s"),
+    "cmd_lines_nobody_s": (1.0, "s"),
+    "read_mail_10mb_cpu_s": (1.0, "s"),
 }
 
 
@@ -324,6 +330,29 @@ def bench(messages_count: int, contacts: int) -> int:
         row("  eligible (trust >= 2, active, tagged)", f"{r['intro_eligible']:,}")
         row("  candidate pairs scored", f"{r['intro_pairs']:,}")
 
+        print(f"\ncommand mail ({contacts:,} contacts in the store; each mail alone in INBOX)")
+        r.update(bench_command_mail(server, Path(tmp), contacts))
+        for label, size, cpu, wall, judge, bodies in r["cmd_refused"]:
+            fetched = f"body fetched {bodies}x" if bodies else "body not fetched"
+            row(
+                f"refused, {size / 2**20:.1f} MB: {label}",
+                f"{cpu:.3f} s CPU ({wall:.3f} s), {fetched}",
+            )
+            row("  of which judging its header fields", f"{judge:.3f} s CPU")
+        for label, size, cpu, wall, _judge, _bodies in r["cmd_owner"]:
+            row(f"owner's {size / 2**20:.0f} MB reply: {label}", f"{wall:.3f} s ({cpu:.3f} s CPU)")
+        for key, what in (("cmd_lines", "naming contacts"), ("cmd_lines_nobody", "naming no one")):
+            row(
+                f"{CMD_LINES:,} lines {what} (median)",
+                f"{r[key + '_s']:.3f} s ({r[key + '_cpu_s']:.3f} s CPU),"
+                f" {r[key + '_applied']:,} applied",
+            )
+
+    print(f"\nreading a command mail's body, in-process (CPU, median of {REPEATS})")
+    r.update(bench_reading())
+    for label, cpu in r["read_rows"]:
+        row(label, f"{cpu:.3f} s")
+
     print("\ntargets")
     failed = 0
     for name, (limit, unit) in TARGETS.items():
@@ -494,6 +523,285 @@ def bench_intros(n: int) -> dict[str, Any]:
         "intro_eligible": len(eligible),
         "intro_pairs": pairs,
     }
+
+
+# --- command mail (issue 10) ----------------------------------------------------------------
+
+CMD_ADDRESS = "pat.doe+mailer-b3nch7@example.org"
+CMD_LINES = 1_000
+
+
+def _cmd_mail(body: str, *, sender: str, to: str, n: int, content_type: str) -> bytes:
+    head = (
+        f"From: {sender}\r\nTo: {to}\r\nSubject: bench {n}\r\n"
+        f"Date: Wed, 04 Mar 2026 08:00:00 +0000\r\nMessage-ID: <cmd-bench-{n}@example.org>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n"
+    )
+    return head.encode() + body.replace("\n", "\r\n").encode()
+
+
+def _hostile(size: int) -> list[tuple[str, bytes]]:
+    """Three `size`-byte mails a stranger can send: flowed text, HTML, 100,000 MIME parts."""
+    stranger = "Eve <eve@evil.example>"
+    line = "weed p00001@bench.example and more words of a flowed paragraph "
+    html = "<div><p>weed p00001@bench.example</p><blockquote>x</blockquote></div>"
+    pad = size // 100_000 - 40  # each part ~size/100,000 bytes, its boundary and header included
+    boundary = "b0und"
+    many = "".join(
+        f"--{boundary}\nContent-Type: text/plain\n\n{'weed p00001@bench.example':<{pad}}\n"
+        for _ in range(100_000)
+    )
+    return [
+        (
+            "look-alike tag, format=flowed",
+            _cmd_mail(
+                line * (size // len(line)),
+                sender=f"Pat Doe <{mailgen.OWNER}>",
+                to="pat.doe+mailer@example.org",
+                n=1,
+                content_type="text/plain; charset=utf-8; format=flowed",
+            ),
+        ),
+        (
+            "stranger, HTML",
+            _cmd_mail(
+                "<html><body>" + html * (size // len(html)) + "</body></html>",
+                sender=stranger,
+                to=CMD_ADDRESS,
+                n=2,
+                content_type="text/html; charset=utf-8",
+            ),
+        ),
+        (
+            "stranger, 100,000 MIME parts",
+            _cmd_mail(
+                many + f"--{boundary}--\n",
+                sender=stranger,
+                to=CMD_ADDRESS,
+                n=3,
+                content_type=f'multipart/mixed; boundary="{boundary}"',
+            ),
+        ),
+    ]
+
+
+def _owner_mails(size: int) -> list[tuple[str, bytes]]:
+    """The owner's replies of `size` bytes: ten commands on top, a long quote below."""
+    commands = "\n".join(
+        [f"snooze p{i:05d}@bench.example 2w" for i in range(5)]
+        + [f"tag Person {i} bench, owner" for i in range(5, 10)]
+    )
+    quote = "> done p00001@bench.example and the rest of a long quoted digest line here\n"
+    wrote = "\n\nOn Tue, 3 Mar 2026 at 08:00, Pat Doe <pat.doe@example.org> wrote:\n"
+    plain = commands + wrote + quote * (size // len(quote))
+    cell = "<div>done p00001@bench.example and the rest of a long quoted digest</div>"
+    html = (
+        "<div>" + commands.replace("\n", "<br>") + '</div><div class="gmail_quote">'
+        f"<blockquote>{cell * (size // len(cell))}</blockquote></div>"
+    )
+    owner = f"Pat Doe <{mailgen.OWNER}>"
+    return [
+        (
+            "format=flowed, long quote",
+            _cmd_mail(
+                plain,
+                sender=owner,
+                to=CMD_ADDRESS,
+                n=11,
+                content_type="text/plain; charset=utf-8; format=flowed",
+            ),
+        ),
+        (
+            "HTML, long quote",
+            _cmd_mail(
+                html, sender=owner, to=CMD_ADDRESS, n=12, content_type="text/html; charset=utf-8"
+            ),
+        ),
+    ]
+
+
+class _CountingBox:
+    """An IMAP command box that counts whole-mail fetches."""
+
+    def __init__(self, box: Any) -> None:
+        self.box, self.bodies = box, 0
+
+    def candidates(self, address: str) -> Any:
+        return self.box.candidates(address)
+
+    def body(self, item: Any) -> bytes:
+        self.bodies += 1
+        return bytes(self.box.body(item))
+
+    def move(self, uids: list[int], folder: str) -> None:
+        self.box.move(uids, folder)
+
+
+def bench_command_mail(server: Dovecot, tmp: Path, contacts: int) -> dict[str, Any]:
+    """Command mail through `inbox.run` in-process, over this Dovecot, `contacts` in the store.
+
+    Each mail is alone in INBOX when its run is timed, from the SEARCH to the
+    move (login aside): a stranger's or a look-alike's 10 MB mail (just under
+    commands.max_size_kb, so the size check does not refuse it) must be
+    refused on its header fields, its body never fetched; an owner's 1 MB
+    reply is read and applied. Then 1,000 command lines against the contacts,
+    as `inbox` decides a mail under the store's lock (index, parse, apply),
+    once naming contacts and once naming no one.
+    """
+    from mailer import app, inbox
+    from mailer.config import load
+    from mailer.core.apply import apply_commands
+    from mailer.core.commands import read_commands
+    from mailer.core.contacts import Resolver
+    from mailer.store import Store
+
+    user = server.new_account()
+    password = os.environ.get(PASSWORD_ENV)
+    os.environ[PASSWORD_ENV] = user.password  # app.imap_source reads it, in this process
+    home = tmp / "command-mail"
+    home.mkdir()
+    people = tagged_contacts(contacts)
+    config = load(
+        str(
+            write_config(
+                home,
+                user,
+                me={"name": mailgen.OWNER_NAME, "addresses": [mailgen.OWNER]},
+                commands={"address": CMD_ADDRESS},
+            )
+        )
+    )
+    store = Store(config.store_path)
+    store.insert_contacts(people)
+    now = dt.datetime(2026, 3, 4, 9, tzinfo=dt.UTC)
+    out: dict[str, Any] = {"cmd_contacts": len(people), "cmd_refused": [], "cmd_owner": []}
+
+    def one(mail: bytes, refused: bool) -> tuple[float, float, float, int, str]:
+        """CPU and wall seconds of `inbox.run` for `mail`, of judging it alone, fetches."""
+        user.append("INBOX", [mail])
+        with app.imap_source(config) as source:
+            box = _CountingBox(source.command_box())
+            judge = 0.0
+            if refused:  # judging alone: a refused mail's body is not fetched by it either
+                (item,) = box.candidates(CMD_ADDRESS)
+                judge = time.process_time()
+                inbox._read(item, box, config, app.identity(config), now)
+                judge = time.process_time() - judge
+            cpu, wall = time.process_time(), time.perf_counter()
+            done = inbox.run(config, box, now, store=store)
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        (handled,) = done.handled
+        return cpu, wall, judge, box.bodies, handled.record.kind
+
+    try:
+        # Just under commands.max_size_kb (10,240 KB): it is the judging that must refuse them.
+        for label, mail in _hostile(10_000 * 1024):
+            cpu, wall, judge, bodies, kind = one(mail, refused=True)
+            if kind != "refused":
+                raise RuntimeError(f"{label}: {kind}, not refused")
+            out["cmd_refused"].append((label, len(mail), cpu, wall, judge, bodies))
+        for label, mail in _owner_mails(1024 * 1024):
+            cpu, wall, judge, bodies, kind = one(mail, refused=False)
+            if kind != "commands":
+                raise RuntimeError(f"{label}: {kind}, not applied")
+            out["cmd_owner"].append((label, len(mail), cpu, wall, judge, bodies))
+    finally:
+        if password is None:
+            os.environ.pop(PASSWORD_ENV, None)
+        else:
+            os.environ[PASSWORD_ENV] = password
+    out["cmd_refuse_cpu_s"] = max(cpu for _l, _s, cpu, *_ in out["cmd_refused"])
+    out["cmd_refuse_bodies"] = sum(bodies for *_, bodies in out["cmd_refused"])
+    out["cmd_owner_1mb_s"] = max(wall for _l, _s, _c, wall, *_ in out["cmd_owner"])
+
+    by_email = {c.email: c for c in people}
+    forms = (
+        lambda i: f"snooze {people[i].email} 2w",
+        lambda i: f"tag {people[i].name} bench",
+        lambda i: f"note {people[i].name} met at the bench, wants the deck",
+        lambda i: f"done {people[i].email}",
+    )
+    named = "\n".join(forms[i % 4](i * 7 % len(people)) for i in range(CMD_LINES))
+    nobody = "\n".join(f"log nobody{i} met at the conference" for i in range(CMD_LINES))
+    for key, text in (("cmd_lines_s", named), ("cmd_lines_nobody_s", nobody)):
+        seconds, cpu = [], []
+        for _ in range(REPEATS):
+            t, c = time.perf_counter(), time.process_time()
+            found = read_commands("", text, Resolver(by_email.values()))
+            applied = apply_commands(found.results, by_email, now, "bench")
+            seconds.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        out[key] = statistics.median(seconds)
+        out[key.replace("_s", "_cpu_s")] = statistics.median(cpu)
+        out[key.replace("_s", "_applied")] = sum(o.ok for o in applied.outcomes)
+    return out
+
+
+# --- reading a command mail's body (issue 10) ------------------------------------------------
+
+
+def bench_reading() -> dict[str, Any]:
+    """`read_mail` on an owner's 10 MB mails (it reads only its caps of them), and the
+    steps that were quadratic before on their worst input: `unflow` on 9 MB (148 s
+    before), `html_to_text` on markup `html.parser` reads in quadratic time."""
+    from mailer.core.mailtext import html_to_text, read_mail, unflow
+
+    size = 10 * 2**20
+    owner = f"Pat Doe <{mailgen.OWNER}>"
+    commands = "snooze p00001@bench.example 2w\ntag Person 5 bench, owner\n\n"
+    wrote = "On Tue, 3 Mar 2026 at 08:00, Pat Doe <pat.doe@example.org> wrote:\n"
+    flowed = "> done p00001@bench.example and the rest of a long flowed digest line \n"
+    cell = "<div>done p00001@bench.example and the rest of a long quoted digest</div>"
+    part = "--b\nContent-Type: text/plain\n\nweed p00001@bench.example\n"
+    nest = '--b{0}\nContent-Type: multipart/mixed; boundary="b{1}"\n\n'
+    mails = {
+        "format=flowed text": (
+            "text/plain; charset=utf-8; format=flowed",
+            commands + wrote + flowed * (size // len(flowed)),
+        ),
+        "HTML": (
+            "text/html; charset=utf-8",
+            f"<div>{commands}</div><blockquote>{cell * (size // len(cell))}</blockquote>",
+        ),
+        "100,000 MIME parts": (
+            'multipart/mixed; boundary="b"',
+            f"--b\nContent-Type: text/plain\n\n{commands}"
+            + part * 100_000
+            + "x" * (size - 100_000 * len(part))
+            + "\n--b--\n",
+        ),
+        "multiparts nested 2,000 deep": (
+            'multipart/mixed; boundary="b0"',
+            "".join(nest.format(i, i + 1) for i in range(2_000)) + "line\n" * (size // 5),
+        ),
+    }
+    rows: list[tuple[str, float]] = []
+    worst = 0.0
+    for label, (content_type, body) in mails.items():
+        raw = _cmd_mail(body, sender=owner, to=CMD_ADDRESS, n=9, content_type=content_type)
+        cpu = _median_cpu(lambda raw=raw: read_mail(raw))
+        worst = max(worst, cpu)
+        rows.append((f"read_mail, owner's {len(raw) / 2**20:.0f} MB mail: {label}", cpu))
+    text = flowed * (9 * 2**20 // len(flowed))
+    rows.append(("unflow on 9 MB of flowed text (no cap)", _median_cpu(lambda: unflow(text))))
+    for label, markup in (
+        ('"<!--" x 64,000', "<!--" * 64_000),
+        ('"</" x 128,000', "</" * 128_000),
+        ('"<" x 256,000', "<" * 256_000),
+        ("<div> x 51,000", "<div>" * 51_000),
+    ):
+        cpu = _median_cpu(lambda markup=markup: html_to_text(markup, quote_prefix=True))
+        rows.append((f"html_to_text: {label}", cpu))
+    return {"read_rows": rows, "read_mail_10mb_cpu_s": worst}
+
+
+def _median_cpu(run: Callable[[], object]) -> float:
+    seconds = []
+    for _ in range(REPEATS):
+        c = time.process_time()
+        run()
+        seconds.append(time.process_time() - c)
+    return statistics.median(seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

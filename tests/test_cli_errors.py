@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from pathlib import Path
@@ -199,3 +200,39 @@ def test_who_and_tiers_on_the_command_line(tmp_path: Path) -> None:
         "Anna Kim <ak@k.example>",
         "; use the address",
     )
+
+
+TWO_WAY = {  # a contact the rules and introductions look at
+    "email": "a@x.org",
+    "tags": ["x"],
+    "last_inbound": "2026-01-01T00:00:00Z",
+    "last_outbound": "2026-01-02T00:00:00Z",
+}
+
+
+@pytest.mark.parametrize(
+    ("contacts", "named"),
+    [
+        ([{"email": "a@x.org"}], "table 'contacts' is an array, not an object"),
+        ({"1": {"email": "a@x.org"}, "2": "bo@x.org"}, "contacts document 2 is a string"),
+        ({"1": {"email": "a@x.org"}, "2": {"name": "Bo"}}, "contacts document 2 has no 'email'"),
+        ({"1": {"email": "a@x.org", "tags": 5}}, "contacts document 1 has 'tags' = a number"),
+        # reads without error, and fails in the rules: named all the same
+        ({"1": {**TWO_WAY, "trust": "3"}}, "contacts document 1 has 'trust' = a string"),
+    ],
+)
+def test_a_store_of_the_wrong_shape_is_one_line_naming_the_document(
+    tmp_path: Path, contacts: object, named: str
+) -> None:
+    config = write_config(tmp_path, None)
+    store = tmp_path / "mailer.json"
+    store.write_text(json.dumps({"contacts": contacts, "commands": {}}))
+    failed = 0
+    for command in (["contacts", "list"], ["intro", "suggest"], ["digest", "preview"]):
+        out = mailer(config, *command, env={"MAILER_NOW": "2026-03-04T09:00:00Z"})
+        if out.returncode == 0:  # a command that never looks at the wrong field
+            continue
+        failed += 1
+        err = one_line(out, 2, f"store {store}: {named}")
+        assert "internal error" not in err and "TypeError" not in err
+    assert failed >= 1

@@ -7,6 +7,8 @@ owner is in the table below.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,12 +17,15 @@ from mailer.core.commands import (
     VERBS,
     Command,
     LineResult,
+    MailCommands,
     auth_passes,
     authenticate,
     is_command_mail,
     judge,
+    near_verb,
     parse_commands,
     parse_line,
+    read_commands,
 )
 from mailer.core.mailtext import read_mail
 from mailer.model import Contact
@@ -248,6 +253,43 @@ CASES = [
         False,
         "DKIM/SPF did not pass",
     ),
+    (
+        # The server echoes the envelope sender, which the sender chose: inside its quotes
+        # a ";" starts no result and "dkim=pass header.d=..." is text (RFC 8601 section 2.2).
+        "pass-in-a-quoted-mailfrom",
+        raw(
+            "Authentication-Results: mx.example.org; spf=pass"
+            ' smtp.mailfrom="a;dkim=pass header.d=example.org x"@evil.example',
+            f"From: {OWNER}",
+            f"To: {COMMAND}",
+        ),
+        True,
+        False,
+        "DKIM/SPF did not pass",
+    ),
+    (
+        "owner-domain-in-an-unquoted-local-part",
+        raw(
+            "Authentication-Results: mx.example.org;"
+            " spf=pass smtp.mailfrom=example.org=x@evil.example",
+            f"From: {OWNER}",
+            f"To: {COMMAND}",
+        ),
+        True,
+        False,
+        "DKIM/SPF did not pass",
+    ),
+    (
+        "quoted-authserv-id-and-spaced-methodspec",
+        raw(
+            'Authentication-Results: "mx.example.org" 1; dkim = pass header.d = example.org',
+            f"From: {OWNER}",
+            f"To: {COMMAND}",
+        ),
+        True,
+        True,
+        "DKIM/SPF pass",
+    ),
 ]
 
 
@@ -259,7 +301,7 @@ def test_detection_and_authentication(
     mail: bytes, require_dkim: bool, accepted: bool, reason: str
 ) -> None:
     info = read_mail(mail)
-    verdict = judge(info, COMMAND, [OWNER], require_dkim)
+    verdict = judge(info, COMMAND, [OWNER], require_dkim, authserv_id="mx.example.org")
     assert verdict.accepted is accepted, verdict.reason
     assert reason in verdict.reason
 
@@ -280,10 +322,34 @@ def test_allowed_senders_are_compared_case_insensitively() -> None:
 def test_authserv_id_picks_the_receiving_servers_header() -> None:
     forged = "evil.org; dkim=pass header.d=example.org"
     servers = "mx.example.org; dkim=fail header.d=example.org"
-    # The forged header on top (the server added none of its own) passes only without an id.
-    assert auth_passes([forged, servers], "example.org")
+    # The forged header on top (the server added none of its own) never counts.
+    assert not auth_passes([forged, servers], "example.org")
     assert not auth_passes([forged, servers], "example.org", authserv_id="mx.example.org")
     assert auth_passes([forged, MX_PASS], "example.org", authserv_id="MX.example.org")
+
+
+def test_only_the_topmost_header_of_the_receiving_server_counts() -> None:
+    """RFC 8601 section 5: a pass the sender wrote below the server's fail must not outvote it,
+    even under the server's own authserv-id (a server that does not strip forgeries)."""
+    servers = "mx.example.org; dkim=fail header.d=example.org"
+    forged = "mx.example.org; dkim=pass header.d=example.org"
+    assert not auth_passes([servers, forged], "example.org", authserv_id="mx.example.org")
+    assert auth_passes([forged, servers], "example.org", authserv_id="mx.example.org")
+
+
+def test_without_an_authserv_id_no_header_counts() -> None:
+    """The sender's own header, the topmost when the server adds none, used to count."""
+    info = read_mail(
+        raw(
+            "Authentication-Results: evil.example; dkim=pass header.d=example.org",
+            f"From: {OWNER}",
+            f"To: {COMMAND}",
+        )
+    )
+    verdict = authenticate(info, [OWNER], True)
+    assert not verdict.accepted
+    assert verdict.reason == "commands.authserv_id is not set; no server's verdict counts"
+    assert authenticate(info, [OWNER], True, authserv_id="evil.example").accepted  # as configured
 
 
 # --- the grammar ------------------------------------------------------------------
@@ -496,11 +562,157 @@ def test_parse_commands_never_raises_and_applies_only_known_people(
         assert (result.command is None) != (result.error is None)
         if result.command is not None:
             assert result.command.verb in VERBS
-            assert result.command.who in emails
+            # `undo <id>` names a mail, never a contact
+            assert result.command.who in (emails if result.command.verb != "undo" else {""})
             assert result.command.line == result.line
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=300))
 def test_parse_commands_with_no_contacts_applies_nothing(subject: str, text: str) -> None:
-    assert all(r.command is None for r in parse_commands(subject, text, []))
+    # with no contacts, only `undo <id>` (which names a mail, not a contact) can parse
+    commands = [r.command for r in parse_commands(subject, text, []) if r.command is not None]
+    assert all(c.verb == "undo" and c.who == "" for c in commands)
+
+
+# --- every line gets an outcome (issue 10) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "meant"),
+    [
+        ("snoze anna@x.org 2w", "snooze"),
+        ("Snoze bob 2w", "snooze"),
+        ("snooz carol@x.org 2w", "snooze"),  # an address, though no one's
+        ("weeed bob", "weed"),
+        ("tga bob ai", "tag"),
+        ("ignroe bob@x.org", "ignore"),
+        ("dnoe Anna Lind", "done"),
+        ("trsut bob 3", "trust"),
+        ("ntoe zoe likes jazz", "note"),
+        ("lgo bob", "log"),
+        ("intor yes bob", "intro"),
+        ("snoze nobody 2w", "snooze"),  # no one, but a duration
+        ("tags anna ai", "tag"),  # ambiguous, but names contacts
+    ],
+)
+def test_a_mistyped_command_word_gets_the_word_it_meant(line: str, meant: str) -> None:
+    word = line.split()[0]
+    assert parse_line(line, CONTACTS) == LineResult(
+        line=line, command=None, error=f"unknown command {word!r} (did you mean {meant}?)"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "snoze",
+        "snoze it for now",
+        "Thanks, will do",
+        "Note: anna is away for 2w",  # a label
+        "NOT DONE: done zed -> 2w",  # as the digest writes an outcome
+        "to anna",  # two edits make "to" "log": a short word is allowed one
+        "go bob",
+        "the anna thing",
+        "Into the wild",
+        "done.",
+        "Doing well, bob says hi",
+    ],
+)
+def test_prose_stays_prose(line: str) -> None:
+    assert parse_line(line, CONTACTS) is None
+
+
+def test_no_line_that_tried_to_be_a_command_vanishes() -> None:
+    text = "Hi!\ndone bob\nweeed anna lind\nThanks, that is all.\nsnoze zoe 2w\n"
+    found = read_commands("", text, CONTACTS)
+    assert [(r.line, r.command.verb if r.command else r.error) for r in found.results] == [
+        ("done bob", "done"),
+        ("weeed anna lind", "unknown command 'weeed' (did you mean weed?)"),
+        ("snoze zoe 2w", "unknown command 'snoze' (did you mean snooze?)"),
+    ]
+    assert found.meant is None
+
+
+def test_nothing_found_says_which_command_a_prose_line_looked_like() -> None:
+    assert read_commands("", "snoze\nThanks!", CONTACTS) == MailCommands((), "snooze")
+    assert read_commands("Re: digest", "Thanks!\nweeed it", CONTACTS).meant == "weed"
+    assert read_commands("mailer", "Thanks!\nSee you", CONTACTS) == MailCommands((), None)
+    assert near_verb("SNOZE,") == "snooze" and near_verb("2w") is None and near_verb("") is None
+
+
+def test_a_mail_reads_its_contacts_once_however_many_lines() -> None:
+    """Resolving each line's name is an index lookup, not a scan of all contacts (0.55 s a line
+    at 10,000 contacts before): the contacts are read once per mail."""
+
+    class Counted(list[Contact]):
+        reads = 0
+
+        def __iter__(self) -> Iterator[Contact]:
+            Counted.reads += 1
+            return super().__iter__()
+
+    lines = [f"log nobody{i} said hello" for i in range(100)] + ["done bob", "snoze zoe 2w"]
+    results = parse_commands("", "\n".join(lines), Counted(CONTACTS))
+    assert len(results) == 102
+    assert Counted.reads == 1
+
+
+def test_a_thousand_lines_against_ten_thousand_contacts_name_the_right_people() -> None:
+    # correctness at size; the time is in `make bench` ("command mail")
+    people = [
+        Contact(f"p{i:05d}@c{i % 300}.example", name=f"Person{i} Surname{i}") for i in range(10_000)
+    ]
+    lines = []
+    for i in range(0, 10_000, 10):
+        who = (f"p{i:05d}@c{i % 300}.example", f"person{i}", f"Person{i} Surname{i}")[i % 3]
+        lines.append(f"snooze {who} 2w")
+    results = parse_commands("", "\n".join(lines), people)
+    assert [r.command.who if r.command else r.error for r in results] == [
+        f"p{i:05d}@c{i % 300}.example" for i in range(0, 10_000, 10)
+    ]
+
+
+def test_lines_past_the_cap_get_one_outcome(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mailer.core.commands as commands
+
+    monkeypatch.setattr(commands, "MAX_LINES", 3)
+    results = parse_commands("", "done bob\nThanks\ndone zoe\nweed bob\ndone anna lind", CONTACTS)
+    assert [r.error for r in results] == [None, None, "2 more lines not read (at most 3 a mail)"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=120),
+            st.text(alphabet='mx.example.org;=()"\\ dkimpasf@hder', max_size=120).map(
+                lambda t: "mx.example.org; " + t
+            ),
+        ),
+        max_size=4,
+    )
+)
+def test_any_authentication_results_are_read_without_error(values: list[str]) -> None:
+    """Every header reaches this parser from a stranger's mail (quotes and comments unclosed,
+    nested, escaped): it never raises, and a pass needs a "pass" the server wrote."""
+    passed = auth_passes(values, "example.org", authserv_id="mx.example.org")
+    assert not passed or any("pass" in v.lower() for v in values)
+
+
+# --- exact addresses (issue 10) -------------------------------------------------------------
+
+
+def test_a_trailing_dot_on_an_address_is_never_stripped() -> None:
+    klein = Contact("klein@k.example", name="Kurt Klein")
+    # the old code stripped the dot and ignored klein@k.example
+    alone = parse_line("ignore klein@k.example.", [klein])
+    assert alone is not None and alone.command is None
+    assert alone.error is not None and "did you mean Kurt Klein <klein@k.example>" in alone.error
+    twin = Contact("klein@k.example.", name="Twin")
+    both = parse_line("ignore klein@k.example.", [klein, twin])
+    assert both is not None and both.command is not None
+    assert both.command.who == "klein@k.example."
+    # a name keeps the phone's full stop
+    done = parse_line("done kurt.", [klein])
+    assert done is not None and done.command is not None and done.command.who == "klein@k.example"

@@ -428,3 +428,30 @@ def test_simulated_days_run_daily_at_local_time_and_intervals_on_pace(
     scans = [when for name, when in runs if name == "scan"]
     expected = (end - start) / timedelta(minutes=60)
     assert expected * 0.85 <= len(scans) <= expected + 1
+
+
+def test_housekeeping_forgets_refused_mail_after_keep_refused(tmp_path: Path) -> None:
+    from mailer import config as cfg
+    from mailer import jobs
+    from mailer.model import CommandRecord
+    from mailer.store import Decision
+
+    config = cfg.from_dict(
+        {
+            "me": {"addresses": ["me@example.org"]},
+            "store": {"path": str(tmp_path / "mailer.json")},
+            "commands": {"keep_refused": "30d"},
+        }
+    )
+    store = Store(config.store_path)
+    for n, (kind, at) in enumerate(
+        [("refused", "2026-01-10"), ("commands", "2026-01-10"), ("refused", "2026-02-20")]
+    ):
+        record = CommandRecord(f"k{n}", None, "x@x.org", "", None, f"{at}T09:00:00Z", kind, "")
+        store.apply_command_mail(record.key, (), lambda *_, r=record: Decision(r, {}))
+    (housekeeping,) = [j for j in jobs.specs(config) if j.name == "housekeeping"]
+    housekeeping.run(utc("2026-03-04T03:30:00"))  # keeps what came after 2026-02-02
+    assert [(r.key, r.kind) for r in store.command_records()] == [
+        ("k1", "commands"),
+        ("k2", "refused"),
+    ]

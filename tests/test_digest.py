@@ -21,6 +21,7 @@ from scanhelp import mail_in, mail_out, mailer, raw, utc, write_config, write_mb
 
 from mailer import jobs
 from mailer.config import load
+from mailer.core.mailtext import MARK
 from mailer.store import Store
 
 try:
@@ -102,6 +103,11 @@ def assert_digest(message: EmailMessage) -> str:
 
 @pytest.fixture
 def imap_setup(imap_user: ImapUser, tmp_path: Path) -> tuple[ImapUser, Path]:
+    return scanned_and_triaged(imap_user, tmp_path)
+
+
+def scanned_and_triaged(imap_user: ImapUser, tmp_path: Path) -> tuple[ImapUser, Path]:
+    """The history below in Dovecot, scanned, and its new contacts sorted."""
     for folder in ("INBOX", "Sent"):
         items = [(m, d) for f, m, d in history() if f == folder]
         imap_user.append(folder, [m for m, _ in items], internaldates=[d for _, d in items])
@@ -205,7 +211,7 @@ def test_digest_run_sends_one_mail_by_smtp(smtp_server: Any, tmp_path: Path) -> 
     message = email.message_from_bytes(got.content, policy=policy.default)
     assert isinstance(message, EmailMessage)
     body = assert_digest(message)
-    assert body.startswith("How to reply: reply to this mail")
+    assert body.startswith(f"{MARK}\nHow to reply: reply to this mail")
 
     again = mailer(config, "digest", "run", env={"MAILER_NOW": "2026-03-04T21:00:00Z"})
     assert again.returncode == 0 and "delivered already (by SMTP" in again.stdout

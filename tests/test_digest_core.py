@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from mailer.core import digest as core
 from mailer.core.apply import apply_commands
 from mailer.core.commands import VERBS, parse_commands, parse_line
-from mailer.core.mailtext import read_mail
+from mailer.core.mailtext import MARK, read_mail
 from mailer.core.rules import Rules, plan
 from mailer.digest import _records
 from mailer.model import CommandRecord, Contact, DraftRecord, LineOutcome, iso
@@ -377,7 +377,8 @@ def test_only_the_reply_lines_read_as_commands() -> None:
 
 def test_the_how_to_reply_paragraph_depends_on_the_command_address() -> None:
     body = render(build())[1]
-    assert body.startswith("How to reply: reply to this mail and write one command per line")
+    # mailer's mark first: a reply is cut there (mailer.core.mailtext)
+    assert body.startswith(f"{MARK}\nHow to reply: reply to this mail and write one command")
     assert "never applied" in body
     body = render(build(), command_address=None)[1]
     assert body.startswith("Replying to this digest does nothing yet")

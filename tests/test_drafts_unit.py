@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -65,3 +67,26 @@ def test_written_once_then_found_and_an_unwritable_one_is_skipped_alone(tmp_path
     assert len(list((tmp_path / "Drafts" / "cur").iterdir())) == 2
     # Recorded now: nobody is due again this cycle.
     assert plan(store.contacts(), store.drafts(), rules, NOW).to_draft == []
+
+
+def test_draft_files_in_a_local_maildir_are_private_whatever_the_umask(tmp_path: Path) -> None:
+    target = MaildirDrafts(tmp_path / "Drafts")
+    message = b"Subject: hi\nX-Mailer-Draft-Key: reconnect:ann@x.example:2026-03\n\nDear Ann\n"
+    old = os.umask(0o022)  # the usual umask: files 0644 unless the writer says otherwise
+    try:
+        target.append(message, NOW)
+        target.append(message.replace(b"ann@", b"bo@"), NOW)
+    finally:
+        os.umask(old)
+    files = sorted((tmp_path / "Drafts" / "cur").iterdir())
+    assert [stat.S_IMODE(f.stat().st_mode) for f in files] == [0o600, 0o600]
+    assert stat.S_IMODE((tmp_path / "Drafts").stat().st_mode) == 0o700
+    # Still an ordinary Maildir draft: flags Draft and Seen, dated `when`, found by its key.
+    assert all(f.name.endswith(":2,DS") for f in files)
+    assert {f.stat().st_mtime for f in files} == {NOW.timestamp()}
+    assert files[0].read_bytes() in (message, message.replace(b"ann@", b"bo@"))
+    assert target.existing_keys() == {
+        "reconnect:ann@x.example:2026-03",
+        "reconnect:bo@x.example:2026-03",
+    }
+    assert list((tmp_path / "Drafts" / "tmp").iterdir()) == []

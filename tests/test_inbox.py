@@ -378,10 +378,24 @@ def test_without_a_command_address_it_says_what_to_set(imap_user: ImapUser, tmp_
 
 
 def test_kill_9_at_any_moment_never_applies_a_mail_twice(account: tuple[ImapUser, Path]) -> None:
-    """Each mail appends one numbered line to a note: a second application would show."""
+    """Each mail appends one numbered line to a note: a second application would show.
+
+    With undo records: a first mail sets a trust and a last one undoes it by
+    mail (once: its record marks the first undone in the same transaction),
+    and each note mail's record holds its own line exactly (the newest undone
+    by the CLI takes away that line and no other).
+    """
+    from mailer.core.apply import mail_key
+    from mailer.core.mailtext import read_mail
+    from mailer.model import record_id
+
     user, config = account
     n = 300
-    user.append("INBOX", [command_mail(f"note anna@a.example line {i:03d}", n=i) for i in range(n)])
+    trust_before = contacts(user, config)["bert@b.example"]["trust"]
+    trust = command_mail("trust bert@b.example 3", n=1000)
+    trust_id = record_id(mail_key(read_mail(trust)))  # handled first: no other id to avoid
+    notes = [command_mail(f"note anna@a.example line {i:03d}", n=i) for i in range(n)]
+    user.append("INBOX", [trust, *notes, command_mail(f"undo {trust_id}", n=1001)])
     rng = random.Random(4)
     kills = 0
     env = {**ENV, PASSWORD_ENV: user.password}
@@ -403,11 +417,23 @@ def test_kill_9_at_any_moment_never_applies_a_mail_twice(account: tuple[ImapUser
     print(f"{kills} kills; the last run took {time.monotonic() - started:.2f} s")
     assert kills >= 3, "the kills must land while mail is being handled"
 
-    notes = contacts(user, config)["anna@a.example"]["notes"].splitlines()
-    assert sorted(notes) == [f"2026-03-04: line {i:03d}" for i in range(n)]
-    assert len(records(user, config)) == n
+    lines = contacts(user, config)["anna@a.example"]["notes"].splitlines()
+    assert sorted(lines) == [f"2026-03-04: line {i:03d}" for i in range(n)]
+    rows = records(user, config)
+    assert len(rows) == n + 2 and len({r["id"] for r in rows}) == n + 2
     assert folder_count(user, "INBOX") == len(PEOPLE)
-    assert folder_count(user, PROCESSED) == n
+    assert folder_count(user, PROCESSED) == n + 2
+
+    (undid,) = [r for r in rows if r["undoes"]]
+    assert undid["undoes"] == [trust_id] and undid["lines"][0]["ok"]
+    (first,) = [r for r in rows if r["id"] == trust_id]
+    assert first["undone_by"] == f"mail {undid['id']}"
+    assert contacts(user, config)["bert@b.example"]["trust"] == trust_before
+    said = "note anna@a.example " + lines[-1].removeprefix("2026-03-04: ")
+    (newest,) = [r for r in rows if r["lines"][0]["line"] == said]
+    undone = mailer(config, "commands", "undo", newest["id"], user=user, env=ENV)
+    assert undone.returncode == 0, undone.stderr
+    assert contacts(user, config)["anna@a.example"]["notes"].splitlines() == lines[:-1]
 
 
 def test_confirmation_goes_to_the_owner_by_smtp_and_never_to_a_stranger(

@@ -544,3 +544,160 @@ def test_long_lines_survive_and_stay_cheap() -> None:
     # A long line starting like a quote header once took the reply library minutes.
     hostile = "On " + "a b " * 12_000  # 48 KB, under MAX_BODY_CHARS
     assert read_mail(mail(hostile)).new_text == hostile.strip()
+
+
+# --- bounded reading ------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def _huge_flowed() -> bytes:
+    line = "note anna@x.org we talked about the new project and she would like more \r\n"
+    head = (
+        f"From: {OWNER}\r\nTo: {COMMAND}\r\nSubject: x\r\n"
+        "Content-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n"
+    )
+    return head.encode() + (line * (9 * MB // len(line))).encode()
+
+
+def _huge_html() -> bytes:
+    chunk = "<div><b>hello</b> <span style='x'>world</span> &amp; more<br></div>\n"
+    head = f"From: {OWNER}\r\nTo: {COMMAND}\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n"
+    return head.encode() + ("<p>done anna@x.org</p>" + chunk * (9 * MB // len(chunk))).encode()
+
+
+def _many_parts(count: int = 100_000) -> bytes:
+    head = (
+        f"From: {OWNER}\r\nTo: {COMMAND}\r\nSubject: x\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    )
+    first = "--b\r\nContent-Type: text/plain\r\n\r\ndone anna@x.org\r\n"
+    parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\nx{i}\r\n" for i in range(count))
+    return (head + first + parts + "--b--\r\n").encode()
+
+
+def _deep(levels: int = 2_000) -> bytes:
+    head = (
+        f"From: {OWNER}\r\nTo: {COMMAND}\r\nSubject: x\r\n"
+        'Content-Type: multipart/mixed; boundary="b0"\r\n\r\n'
+    )
+    body = "".join(
+        f'--b{i}\r\nContent-Type: multipart/mixed; boundary="b{i + 1}"\r\n\r\n'
+        for i in range(levels)
+    )
+    return (head + body + "line\r\n" * 200_000).encode()
+
+
+@pytest.mark.parametrize("make", [_huge_flowed, _huge_html, _many_parts, _deep])
+def test_a_huge_mail_is_read_within_bounds(make: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step sees at most its cap, whatever the mail (the times: `make bench`).
+
+    The spies answer oversized input at once instead of doing the work, so the
+    code that handed them a whole 9 MB body fails here quickly, not slowly.
+    """
+    import email as email_module
+
+    from mailer.core import mailtext
+
+    seen: dict[str, list[int]] = {"parsed": [], "unflow": [], "html": [], "cut": []}
+    real_parse, real_unflow = email_module.message_from_bytes, mailtext.unflow
+    real_html, real_cut = mailtext.html_to_text, getattr(mailtext, "cut_reply", None)
+
+    def parse(raw: bytes, *args: object, **kwargs: object) -> object:
+        seen["parsed"].append(len(raw))
+        return real_parse(raw if len(raw) <= MB else b"", *args, **kwargs)  # type: ignore[arg-type]
+
+    def spy(name: str, limit: int, real: object) -> object:
+        def call(text: str, *args: object, **kwargs: object) -> object:
+            seen[name].append(len(text))
+            return real(text if len(text) <= limit else "", *args, **kwargs)  # type: ignore[operator]
+
+        return call
+
+    monkeypatch.setattr(email_module, "message_from_bytes", parse)
+    monkeypatch.setattr(mailtext, "unflow", spy("unflow", 256_000, real_unflow))
+    monkeypatch.setattr(mailtext, "html_to_text", spy("html", 256_000, real_html))
+    if real_cut is not None:
+        monkeypatch.setattr(mailtext, "cut_reply", spy("cut", 256_000, real_cut))
+    raw = make()  # type: ignore[operator]
+    assert len(raw) > MB
+    info = read_mail(raw)
+    assert max(seen["parsed"]) <= MB
+    assert max(seen["unflow"] + seen["html"] + seen["cut"], default=0) <= 256_000
+    assert len(info.new_text) <= 64_000
+    if make is not _deep:
+        assert info.new_text.startswith(("note anna@x.org", "done anna@x.org")), info.new_text[:80]
+    assert mailtext.MAX_RAW_BYTES <= MB and mailtext.MAX_TEXT_CHARS <= 256_000
+
+
+def _unflow_reference(text: str, delsp: bool = False) -> str:
+    """RFC 3676 as the first version of `unflow` read it (joining as it went)."""
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        depth = len(raw) - len(raw.lstrip(">"))
+        line = raw[depth:]
+        if line.startswith(" "):
+            line = line[1:]
+        flowed = line.endswith(" ") and line != "-- "
+        if pending is not None and depth == pending_depth:
+            line = pending + line
+        elif pending is not None:
+            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+        pending = None
+        if flowed:
+            pending, pending_depth = (line[:-1] if delsp else line), depth
+            continue
+        out.append(">" * depth + (" " if depth else "") + line)
+    if pending is not None:
+        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+    return "\n".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["a", " ", ">", "> ", "-- ", "\n", "\r\n", "xy "]), max_size=60).map(
+        "".join
+    ),
+    st.booleans(),
+)
+def test_unflow_reads_as_before(text: str, delsp: bool) -> None:
+    assert unflow(text, delsp) == _unflow_reference(text, delsp)
+
+
+def test_html_quotes_can_be_written_as_a_plain_client_quotes() -> None:
+    html = (
+        "<div>done anna@x.org</div><blockquote>quoted<blockquote>deeper</blockquote>"
+        'again</blockquote><div class="gmail_quote"><div>also</div></div><p>after</p>'
+    )
+    assert [line for line in html_to_text(html, quote_prefix=True).split("\n") if line] == [
+        "done anna@x.org",
+        "> quoted",
+        "> > deeper",
+        "> again",
+        "> also",
+        "after",
+    ]
+    # markup that html.parser reads in quadratic time, and odd but harmless shapes
+    assert html_to_text("a<!--" * 5 + "b") == "a"
+    assert html_to_text("x <? y") == "x"
+    assert html_to_text("1 < 2 and 3 </ 4 <<b>bold</b>") == "1 < 2 and 3 </ 4 <bold"
+    assert html_to_text('<div class="gmail_signature>sig</div>after') == "after"
+    assert html_to_text("<script>if (a < b) {}</script>x&#1;&lt;y&gt;") == "x<y>"
+
+
+def test_a_from_header_too_long_to_read_is_a_problem() -> None:
+    long_name = '"' * 5000
+    info = read_mail(
+        mail("done anna@x.org\n").replace(b"From: Pat Doe", f"From: {long_name}".encode())
+    )
+    assert info.from_problem is not None and "longer than" in info.from_problem
+    assert info.from_addresses == ()
+
+
+def test_the_command_words_are_never_quote_headers() -> None:
+    from mailer.core import mailtext
+    from mailer.core.commands import VERBS
+
+    assert set(VERBS) <= mailtext._COMMAND_WORDS

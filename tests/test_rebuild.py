@@ -260,7 +260,7 @@ def test_changes_made_while_it_runs_are_kept(boxes: Boxes, tmp_path: Path) -> No
         store.apply_command_mail(
             "cmd-1",
             [Parsed("fwd-1", (forwarded,))],  # its original is in no mailbox mailer reads
-            lambda contacts, intros: Decision(record, {}),
+            lambda contacts, intros, past: Decision(record, {}),
         )
 
     report = rebuild.run(cfg, NOW, progress=meanwhile)

@@ -4,10 +4,13 @@ tier check they share with the address book import. Pure: contacts in, a contact
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from mailer.core.contacts import Ambiguous, NotFound, check_tier, resolve
+from mailer.core.contacts import Ambiguous, NotFound, Resolver, check_tier, resolve
 from mailer.model import Contact
 
 JOSE = Contact("jose@alvarez.example", name="José Álvarez")
@@ -194,3 +197,159 @@ def test_without_configured_tiers_any_one_word_is_a_tier() -> None:
         check_tier("inner circle", ())
     with pytest.raises(ValueError, match="one word"):
         check_tier("", ())
+
+
+# -- the index: many names looked up among the same contacts (issue 10) -----------------------
+#
+# `Resolver` must answer exactly as the linear rules did: the same contact, or the same error
+# with the same words. `linear` below is `resolve` as it was before the index (commit 56e341b),
+# kept as the oracle.
+
+
+def linear(contacts: list[Contact], who: str, within_words: bool = True) -> Contact:
+    from mailer.core.contacts import MAX_LISTED, _first_name, _folded, _label, _local_part
+
+    people = list(contacts)
+    address = who.strip().lower()
+    for c in people:
+        if c.email == address:
+            return c
+    for c in people:
+        if address in c.aliases:
+            return c
+    key = _folded(who)
+    named = []
+    if key and "@" not in key:
+        named = [(c, _folded(c.name)) for c in people if c.name]
+
+        def part(name: str) -> bool:
+            if key not in name:
+                return False
+            return within_words or name.startswith(key) or f" {key}" in name or f"-{key}" in name
+
+        rules = (
+            [c for c, name in named if name == key],
+            [c for c, name in named if key in name and _first_name(name) == key],
+            [
+                c
+                for c in people
+                if _local_part(c.email) == key or any(_local_part(a) == key for a in c.aliases)
+            ],
+            [c for c, name in named if part(name)],
+        )
+        for found in rules:
+            if len(found) == 1:
+                return found[0]
+            if found:
+                listed = ", ".join(_label(c) for c in found[:MAX_LISTED])
+                more = f" and {len(found) - MAX_LISTED} more" if len(found) > MAX_LISTED else ""
+                raise Ambiguous(f"{who.strip()!r} is ambiguous: {listed}{more}; use the address")
+
+    def near() -> list[str]:
+        import difflib
+
+        if not key:
+            return []
+        holders: dict[str, list[Contact]] = {}
+        for c in people:
+            for a in (c.email, *c.aliases):
+                text = a if "@" in key else _local_part(a)
+                if text:
+                    holders.setdefault(text, []).append(c)
+        for c, name in named:
+            for text in (name, _first_name(name)):
+                if text:
+                    holders.setdefault(text, []).append(c)
+        labels: dict[str, None] = {}
+        best = 0.0
+        for text in difflib.get_close_matches(key, holders, n=9):
+            score = difflib.SequenceMatcher(None, text, key).ratio()
+            best = best or score
+            if score < best - 0.1:
+                break
+            labels.update(dict.fromkeys(_label(c) for c in holders[text]))
+        return list(labels)[:3]
+
+    raise NotFound(who.strip(), near)
+
+
+def outcome(find: Callable[[], Contact]) -> tuple[str, str]:
+    try:
+        return ("found", find().email)
+    except (Ambiguous, NotFound) as e:
+        return (type(e).__name__, str(e))
+
+
+_WORDS = ["Anna", "Ann", "Berg", "Björn", "Zoë", "Müller", "Kim", "Ann-Marie", "Lee", "Bergman"]
+_word = st.sampled_from(_WORDS)
+_names = st.one_of(
+    st.none(),
+    st.lists(_word, min_size=1, max_size=3).map(" ".join),
+    st.tuples(_word, _word).map(lambda p: f"{p[0]}, {p[1]}"),  # "Berg, Anna"
+)
+_local = st.sampled_from(["anna", "ann", "berg", "bjorn", "zoe", "kim", "a", "ab", "lee"])
+_domain = st.sampled_from(["a.example", "b.example", "mü.example"])
+_address = st.builds(
+    lambda lo, n, d: f"{lo}{n}@{d}", _local, st.sampled_from(["", "1", "2"]), _domain
+)
+_people = st.lists(
+    st.builds(
+        lambda email, name, aliases: Contact(email, name=name, aliases=tuple(aliases)),
+        _address,
+        _names,
+        st.lists(_address, max_size=2),
+    ),
+    max_size=12,
+    unique_by=lambda c: c.email,
+)
+_who = st.one_of(
+    _word,
+    _local,
+    _address,
+    st.lists(st.one_of(_word, _local), min_size=1, max_size=3).map(" ".join),
+    st.text(alphabet="abnrgkmeöë -@.", max_size=12),
+    st.builds(lambda w: w.upper() + ".", _word),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(people=_people, whos=st.lists(_who, min_size=1, max_size=6), within=st.booleans())
+def test_the_index_answers_as_the_linear_rules_did(
+    people: list[Contact], whos: list[str], within: bool
+) -> None:
+    class Unbounded(Resolver):
+        MAX_SEARCHES = 1_000  # the budget of suggestions is tested on its own, below
+
+    names = Unbounded(people)  # one index for all lookups, as a command mail uses it
+    for who in whos:
+        expected = outcome(lambda who=who: linear(people, who, within))
+        assert outcome(lambda who=who: names.find(who, within_words=within)) == expected, who
+        assert outcome(lambda who=who: resolve(people, who, within_words=within)) == expected
+
+
+def test_suggestions_are_searched_for_a_few_misses_a_mail() -> None:
+    """A search for near names is a pass over every name: bounded per index, each miss once."""
+    names = Resolver(PEOPLE)
+    misses = ["jsoe", "zeo", "gred", "bbo", "kelin", "dnaa"]
+    said = [str(outcome(lambda m=m: names.find(m))[1]) for m in misses]
+    assert all("did you mean" in s for s in said[: Resolver.MAX_SEARCHES])
+    assert said[Resolver.MAX_SEARCHES :] == ["no contact 'dnaa'"]  # budget spent: no search
+    assert "did you mean José Álvarez" in str(outcome(lambda: names.find("jsoe"))[1])  # cached
+    assert str(outcome(lambda: resolve(PEOPLE, "dnaa"))[1]) == (
+        "no contact 'dnaa' (did you mean dana@d.example?)"
+    )
+
+
+def test_an_index_reads_its_contacts_once() -> None:
+    class Counted(list[Contact]):
+        reads = 0
+
+        def __iter__(self) -> Iterator[Contact]:
+            Counted.reads += 1
+            return super().__iter__()
+
+    people = Counted(PEOPLE)
+    names = Resolver(people)
+    for who in ["jose", "anna b", "kk", "nobody", "stone", "xyz"] * 20:
+        outcome(lambda who=who: names.find(who, within_words=False))
+    assert Counted.reads == 1

@@ -23,8 +23,8 @@ from tinydb import Query
 from mailer import store as store_mod
 from mailer.core.contacts import fold
 from mailer.errors import StoreError, UsageError
-from mailer.model import Contact, FolderState, Interaction, Parsed
-from mailer.store import BatchResult, Store
+from mailer.model import CommandRecord, Contact, FolderState, Interaction, Parsed
+from mailer.store import BatchResult, Decision, Store
 
 WRITER = Path(__file__).with_name("store_writer.py")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -182,10 +182,7 @@ def test_looser_mode_is_fixed_on_next_write(path: Path) -> None:
     assert mode(path.with_name("mailer.json.lock")) == 0o600
 
 
-@pytest.mark.parametrize(
-    "content",
-    [b'{"contacts": {"1": {"email": "a@', b"\x00\x00garbage", b"[1, 2]", b'{"contacts": 3}'],
-)
+@pytest.mark.parametrize("content", [b'{"contacts": {"1": {"email": "a@', b"\x00\x00garbage"])
 def test_unreadable_store_is_a_one_line_store_error_and_left_untouched(
     path: Path, content: bytes
 ) -> None:
@@ -204,6 +201,138 @@ def test_unreadable_store_is_a_one_line_store_error_and_left_untouched(
         assert str(path) in text and "\n" not in text
         assert err.value.exit_code == 1
     assert path.read_bytes() == content
+
+
+# JSON, but not what mailer writes (edited by hand, or by another program): the error
+# names the table and the document to fix, and it is a usage error (exit 2).
+# (the data, the table its readers are of (None: every reader), what the error says)
+WRONG_SHAPES = [
+    ([1, 2], None, "is not a mailer store"),
+    ({"contacts": 3}, None, "table 'contacts' is a number"),
+    ({"contacts": [{"email": "a@x.org"}]}, None, "table 'contacts' is an array"),
+    ({"contacts": {"1": "a@x.org"}}, None, "contacts document 1 is a string"),
+    ({"contacts": {"one": {"email": "a@x.org"}}}, "ids", "contacts document one has no numeric id"),
+    (
+        {"contacts": {"1": {"email": "a@x.org"}, "2": {"name": "Bo"}}},
+        "contacts",
+        "contacts document 2 has no 'email'",
+    ),
+    (
+        {"contacts": {"7": {"email": "a@x.org", "tags": 5}}},
+        "contacts",
+        "contacts document 7 has 'tags' = a number",
+    ),
+    (
+        {"commands": {"3": {"key": "k", "sender": "x"}}},
+        "commands",
+        "commands document 3 has no 'message_id'",
+    ),
+    (
+        {"intros": {"1": {"a": "a@x.org", "b": "b@x.org"}}},
+        "intros",
+        "intros document 1 has no 'asked_at'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "table", "named"), WRONG_SHAPES)
+def test_a_store_of_the_wrong_shape_is_one_line_naming_the_document(
+    path: Path, data: Any, table: str | None, named: str
+) -> None:
+    content = json.dumps(data).encode()
+    path.write_bytes(content)
+    store = Store(path)
+    readers = {
+        "contacts": [
+            store.contacts,
+            lambda: store.update_contacts(lambda cs: [*cs, Contact("new@x.org")]),
+        ],
+        "commands": [store.command_records],
+        "ids": [store.stats, lambda: store.change_contact("a@x.org", lambda c: c)],  # TinyDB's
+        "intros": [store.intros, lambda: store.update_intros(lambda intros: intros)],
+    }
+    every = [store.contacts, store.stats, lambda: store.meta_set("k", 1)]
+    calls = readers[table] if table else every
+    for call in calls:
+        with pytest.raises(StoreError) as err:
+            call()
+        text = str(err.value)
+        assert text.startswith(f"store {path}") and named in text and "\n" not in text, text
+        assert err.value.exit_code == 2
+    assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    ("doc", "named"),
+    [
+        ({"email": "a@x.org", "trust": "3"}, "has 'trust' = a string"),
+        ({"email": 5}, "has 'email' = a number"),
+        ({"email": "a@x.org", "name_fixed": "yes"}, "has 'name_fixed' = a string"),
+        ({"email": "a@x.org", "aliases": "b@x.org"}, "has 'aliases' = a string, not a list"),
+    ],
+)
+def test_check_shape_names_a_field_of_the_wrong_type_that_reads_without_error(
+    path: Path, doc: dict[str, Any], named: str
+) -> None:
+    # These read, and fail later (in the rules, say): the CLI asks check_shape then.
+    path.write_text(json.dumps({"contacts": {"1": doc}}))
+    assert len(Store(path).contacts()) == 1
+    error = store_mod.check_shape(path)
+    assert error is not None and f"contacts document 1 {named}" in str(error)
+    path.write_text(json.dumps({"contacts": {"1": {"email": "a@x.org", "trust": 3}}}))
+    assert store_mod.check_shape(path) is None
+    assert store_mod.check_shape(path.with_name("missing.json")) is None
+
+
+# -- refused command mail is kept for commands.keep_refused, and the newest MAX_REFUSED at most
+
+
+def _record(n: int, kind: str, day: int) -> CommandRecord:
+    at = f"2026-03-{day:02d}T09:00:00Z"
+    reason = "sender not allowed" if kind == "refused" else "from me@example.org"
+    return CommandRecord(f"k{n}", f"<{n}@x>", f"eve{n}@evil.example", "hi", at, at, kind, reason)
+
+
+def test_refused_to_prune_drops_the_old_and_all_but_the_newest_refused() -> None:
+    docs = [(i, _record(i, kind, day).to_doc()) for i, (kind, day) in enumerate(
+        [("refused", 1), ("commands", 1), ("refused", 5), ("refused", 3), ("forward", 2),
+         ("refused", 9), ("refused", 9), ("bcc_log", 1)]
+    )]  # fmt: skip
+    prune = store_mod.refused_to_prune
+    assert prune(docs, before="2026-03-04T00:00:00Z", keep=100) == [0, 3]  # older than the 4th
+    assert prune(docs, before=None, keep=2) == [0, 3, 2]  # the two of the 9th are the newest
+    assert prune(docs, before="2026-03-04T00:00:00Z", keep=1) == [0, 3, 2, 5]  # then by id
+    assert prune(docs, before=None, keep=0) == [0, 3, 2, 5, 6]
+    # mail that was applied (or logged, or forwarded) is never forgotten
+    assert prune(docs, before="2099-01-01T00:00:00Z", keep=0) == [0, 3, 2, 5, 6]
+
+
+def test_refused_records_are_pruned_when_recorded_and_by_age(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_mod, "MAX_REFUSED", 3)
+    store = Store(path)
+
+    def handle(record: CommandRecord) -> None:
+        store.apply_command_mail(record.key, (), lambda *_: Decision(record, {}))
+
+    handle(_record(0, "commands", 1))
+    for n in range(1, 6):  # a stranger mails again and again
+        handle(_record(n, "refused", n))
+    handle(_record(6, "commands", 7))
+    kept = [(r.key, r.kind) for r in store.command_records()]
+    assert kept == [
+        ("k0", "commands"),
+        ("k3", "refused"),
+        ("k4", "refused"),
+        ("k5", "refused"),
+        ("k6", "commands"),
+    ]
+    assert store.prune_refused("2026-03-05T00:00:00Z") == 2  # k3, k4: older than keep_refused
+    assert [r.key for r in store.command_records()] == ["k0", "k5", "k6"]
+    assert store.prune_refused(None, keep=0) == 1
+    assert store.prune_refused("2099-01-01T00:00:00Z", keep=0) == 0  # applied mail stays
+    assert [r.key for r in store.command_records()] == ["k0", "k6"]
 
 
 def test_symlinked_store_stays_a_symlink(tmp_path: Path) -> None:

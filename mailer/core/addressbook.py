@@ -23,6 +23,7 @@ from typing import Any
 
 import vobject
 
+from mailer.core.clean import clean_text
 from mailer.core.contacts import check_tier
 from mailer.core.durations import format_duration, parse_duration
 from mailer.model import STATUSES, Contact, iso, parse_iso
@@ -230,8 +231,9 @@ def to_vcard(contacts: Iterable[Contact]) -> str:
 
 
 def _plain(text: str) -> str:
-    # vCard escapes line feeds only: a carriage return would break the line.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # vCard escapes line feeds only: a carriage return would break the line. Escape
+    # sequences from a stored subject or name must not reach whoever cats the file.
+    return clean_text(text)
 
 
 def _vcard(c: Contact) -> Any:
@@ -446,7 +448,7 @@ def to_csv(contacts: Iterable[Contact]) -> str:
             c.snoozed_until or "",
             "yes" if c.name_fixed else "no",
         )
-        writer.writerow([_defuse(v) for v in row])
+        writer.writerow([_defuse(clean_text(v)) for v in row])
     return buf.getvalue()
 
 

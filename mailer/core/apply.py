@@ -19,6 +19,8 @@ Meanings chosen where SPEC section 8 names a command but not its effect:
   date; `weed` and `ignore` set the status.
 - A command's time is the mail's Date, but never later than `now` (a client
   with a wrong clock cannot snooze someone into next year by accident).
+- `undo <id>` puts back what an earlier mail changed (`core.undo`), as the
+  mail's earlier lines left the contacts; its later lines see the result.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from mailer.core.durations import parse_duration
 from mailer.core.headers import Identity, message_id_key
 from mailer.core.mailtext import Forwarded, MailInfo
 from mailer.core.rules import DEFAULT_TIERS
+from mailer.core.undo import Restore
 from mailer.model import Contact, Interaction, LineOutcome, LogEntry, Parsed, iso
 
 __all__ = [
     "Applied",
     "IntroAnswer",
+    "UndoLine",
     "apply_commands",
     "forward_interactions",
     "mail_key",
@@ -48,6 +52,8 @@ __all__ = [
 
 # Answers an intro request: (contact, "yes"|"no", when) -> what happened; raises ValueError.
 IntroAnswer = Callable[[Contact, str, datetime], str]
+# Undoes an earlier mail: (its id, the contacts now) -> what to write; raises ValueError.
+UndoLine = Callable[[str, Mapping[str, Contact]], Restore]
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,10 @@ def _day(when: datetime) -> str:
 
 def _no_intro(contact: Contact, answer: str, when: datetime) -> str:
     raise ValueError(f"no introduction is waiting for an answer from {contact.email}")
+
+
+def _no_undo(ident: str, contacts: Mapping[str, Contact]) -> Restore:
+    raise ValueError("undo is not possible here")
 
 
 def _effect(
@@ -135,11 +145,12 @@ def apply_commands(
     intro: IntroAnswer | None = None,
     *,
     tiers: Collection[str] = tuple(DEFAULT_TIERS),
+    undo: UndoLine | None = None,
 ) -> Applied:
     """Apply parsed lines in order; a line that fails changes nothing and the rest go on.
 
     `tiers` are the configured ones (rules.tiers): `tier anna vip` is an error
-    naming them.
+    naming them. `undo` plans an `undo <id>` line (core.undo.MailUndo).
     """
     current = dict(contacts)
     changed: dict[str, Contact] = {}
@@ -148,6 +159,16 @@ def apply_commands(
     for r in results:
         if r.command is None:
             outcomes.append(LineOutcome(r.line, False, r.error or "not understood"))
+            continue
+        if r.command.verb == "undo":
+            try:
+                restore = (undo or _no_undo)(r.command.args[0], current)
+            except ValueError as e:  # core.undo.CannotUndo: nothing of it is applied
+                outcomes.append(LineOutcome(r.line, False, str(e)))
+                continue
+            for c in restore.contacts.values():
+                current[c.email] = changed[c.email] = c
+            outcomes.append(LineOutcome(r.line, True, restore.summary))
             continue
         contact = current.get(r.command.who)
         if contact is None:  # the parser resolved it against these contacts; cannot happen

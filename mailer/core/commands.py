@@ -8,22 +8,26 @@ and, when the owner asks for it, carries a DKIM or SPF pass for that sender's
 domain from the receiving server.
 
 The grammar is forgiving where it cannot hurt and strict where it could:
-lines that do not start with a command word are chatter and are skipped; a
-line that does start with one but cannot be read is an error for that line,
-so the owner hears about it instead of a command silently doing nothing; and
-a name must resolve to exactly one contact, so nothing is ever applied to a
-guessed person.
+lines that do not start with a command word are prose and are skipped,
+unless they start with a typo of one and go on with a contact or a duration
+("snoze anna 2w"); such a line, and a line that starts with a command word
+but cannot be read, is an error for that line, so the owner hears about it
+instead of a command silently doing nothing; and a name must resolve to
+exactly one contact, so nothing is ever applied to a guessed person.
 
 Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from mailer.core.contacts import Ambiguous, NotFound, check_tier, resolve
+from mailer.core import authres
+from mailer.core.contacts import Ambiguous, NotFound, Resolver, check_tier
 from mailer.core.durations import parse_duration
 from mailer.core.mailtext import MailInfo
 from mailer.model import Contact
@@ -33,6 +37,7 @@ __all__ = [
     "VERBS",
     "Command",
     "LineResult",
+    "MailCommands",
     "Verdict",
     "authenticate",
     "command_stem",
@@ -41,7 +46,10 @@ __all__ = [
     "judge",
     "kind_of",
     "near_miss",
+    "near_verb",
     "parse_commands",
+    "parse_line",
+    "read_commands",
 ]
 
 USAGE = {
@@ -55,10 +63,13 @@ USAGE = {
     "weed": "weed <who>",
     "ignore": "ignore <who>",
     "intro": "intro yes|no <who>",
+    "undo": "undo <id>",
 }
 VERBS: tuple[str, ...] = tuple(USAGE)
 
 MAX_NAME_WORDS = 6  # the longest name tried when a name runs into the text after it
+MAX_LINES = 5_000  # lines read per mail (mailtext hands over 64 KB of text at most anyway)
+MAX_VERB_LENGTH = 12  # a longer first word is no typo of a command word
 
 
 # --- who may command -------------------------------------------------------------
@@ -79,35 +90,6 @@ def is_command_mail(info: MailInfo, command_address: str) -> bool:
     return "@" in address and address in info.recipients
 
 
-def _strip_comments(value: str) -> str:
-    """RFC 5322 comments, "(...)", which may nest, out of a header value."""
-    for _ in range(20):
-        stripped = re.sub(r"\([^()]*\)", " ", value)
-        if stripped == value:
-            break
-        value = stripped
-    return value
-
-
-def _results(value: str) -> tuple[str, list[tuple[str, str, dict[str, str]]]]:
-    """(authserv-id, [(method, result, properties)]) of one Authentication-Results value."""
-    parts = _strip_comments(value).split(";")
-    authserv = (parts[0].split() or [""])[0].lower()
-    found = []
-    for part in parts[1:]:
-        tokens = part.split()
-        if not tokens or "=" not in tokens[0]:
-            continue
-        method, result = tokens[0].lower().split("=", 1)
-        props = {}
-        for token in tokens[1:]:
-            if "=" in token:
-                key, val = token.split("=", 1)
-                props[key.lower()] = val.strip('"').lower()
-        found.append((method.split("/")[0], result, props))
-    return authserv, found
-
-
 def _domain(value: str) -> str:
     return value.rsplit("@", 1)[-1].strip().rstrip(".").lower()
 
@@ -115,28 +97,14 @@ def _domain(value: str) -> str:
 def auth_passes(auth_results: Sequence[str], domain: str, authserv_id: str | None = None) -> bool:
     """Does the receiving server vouch for `domain` (dkim=pass or spf=pass, aligned)?
 
-    Only the receiving server's own header counts: the one whose authserv-id
-    is `authserv_id` when given, else the topmost header (the last hop adds
-    its header on top; anything below may have been written by the sender).
+    Only the receiving server's own header counts: the topmost one whose
+    authserv-id is `authserv_id` (RFC 8601 section 5; see `core.authres`).
+    Without `authserv_id` nothing counts: the topmost header may be the
+    sender's own when the receiving server adds none.
     """
-    domain = domain.lower()
-    if authserv_id:
-        mine = [v for v in auth_results if _results(v)[0] == authserv_id.strip().lower()]
-    else:
-        mine = list(auth_results[:1])
-    for value in mine:
-        for method, result, props in _results(value)[1]:
-            if result != "pass":
-                continue
-            if method == "dkim":
-                signer = props.get("header.d") or props.get("header.i") or ""
-                if signer and _domain(signer) == domain:
-                    return True
-            elif method == "spf":
-                mailfrom = props.get("smtp.mailfrom", "")
-                if mailfrom and _domain(mailfrom) == domain:
-                    return True
-    return False
+    if not authserv_id:
+        return False
+    return authres.vouches(auth_results, domain, authserv_id)
 
 
 def authenticate(
@@ -159,6 +127,8 @@ def authenticate(
         return Verdict(False, f"sender not allowed: {sender}")
     if require_dkim:
         domain = _domain(sender)
+        if not authserv_id:  # config.py refuses this; a caller of the core may not
+            return Verdict(False, "commands.authserv_id is not set; no server's verdict counts")
         if not info.auth_results:
             return Verdict(False, f"no Authentication-Results header; cannot check {domain}")
         if not auth_passes(info.auth_results, domain, authserv_id):
@@ -258,6 +228,7 @@ _REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _MAILTO = re.compile(r"<mailto:[^>\s]*>", re.IGNORECASE)
+_DURATION = re.compile(r"(?:\d+[hdwmy])+", re.IGNORECASE)  # 2w, 1y2m: a word that is a duration
 _TRAILING = ".,;!"
 
 
@@ -274,26 +245,26 @@ def _clean_word(word: str) -> str:
     return word
 
 
-def _lookup(contacts: Sequence[Contact], words: list[str]) -> Contact:
+def _lookup(names: Resolver, words: list[str]) -> Contact:
     """The contact `words` name, as the CLI finds one, but a part of a name must start a word
     of it ("ann" names Anna, not Joanne): a command is never applied to a guessed person."""
-    return resolve(contacts, " ".join(words), within_words=False)
+    return names.find(" ".join(words), within_words=False)
 
 
-def _whole(contacts: Sequence[Contact], words: list[str], verb: str) -> Contact:
+def _whole(names: Resolver, words: list[str], verb: str) -> Contact:
     """All of `words` name one contact."""
     if not words:
         raise _Refused(f"who? write it as: {USAGE[verb]}")
     if "@" in words[0] and len(words) > 1:
         raise _Refused(f"unexpected {' '.join(words[1:])!r} after the address; {USAGE[verb]}")
     try:
-        return _lookup(contacts, words)
+        return _lookup(names, words)
     except LookupError as e:
         raise _Refused(str(e)) from None
 
 
 def _leading(
-    contacts: Sequence[Contact], words: list[str], verb: str, min_rest: int
+    names: Resolver, words: list[str], verb: str, min_rest: int
 ) -> tuple[Contact, list[str]]:
     """The contact named by the longest run of leading words that names one, and the rest.
 
@@ -308,7 +279,7 @@ def _leading(
     missed = NotFound(words[0])
     for k in range(longest, 0, -1):
         try:
-            return _lookup(contacts, words[:k]), words[k:]
+            return _lookup(names, words[:k]), words[k:]
         except Ambiguous as e:
             if ambiguous is None:  # the longest reading's candidates
                 ambiguous = e
@@ -325,16 +296,16 @@ def _leading(
 
 def _text_verb(
     verb: str, min_rest: int
-) -> Callable[[Sequence[Contact], list[str]], tuple[Contact, tuple[str, ...]]]:
-    def parse(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-        contact, rest = _leading(contacts, words, verb, min_rest)
+) -> Callable[[Resolver, list[str]], tuple[Contact, tuple[str, ...]]]:
+    def parse(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+        contact, rest = _leading(names, words, verb, min_rest)
         return contact, (" ".join(rest),)
 
     return parse
 
 
-def _snooze(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(contacts, words, "snooze", 1)
+def _snooze(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+    contact, rest = _leading(names, words, "snooze", 1)
     duration = " ".join(rest).lower()
     try:
         parse_duration(duration)
@@ -343,8 +314,8 @@ def _snooze(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tup
     return contact, (duration,)
 
 
-def _tier(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(contacts, words, "tier", 1)
+def _tier(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+    contact, rest = _leading(names, words, "tier", 1)
     try:
         tier = check_tier(" ".join(rest), ())  # one word; apply_commands knows the configured ones
     except ValueError as e:
@@ -352,8 +323,8 @@ def _tier(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple
     return contact, (tier,)
 
 
-def _tag(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(contacts, words, "tag", 1)
+def _tag(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+    contact, rest = _leading(names, words, "tag", 1)
     # As `mailer contacts set --tags`: lower-case, no repeats, sorted.
     tags = sorted({t.lower().lstrip("#") for t in re.split(r"[,\s]+", " ".join(rest))} - {""})
     if not tags:
@@ -361,29 +332,29 @@ def _tag(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[
     return contact, tuple(tags)
 
 
-def _trust(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(contacts, words, "trust", 1)
+def _trust(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+    contact, rest = _leading(names, words, "trust", 1)
     level = " ".join(rest)
     if level not in ("0", "1", "2", "3"):
         raise _Refused(f"trust is 0, 1, 2 or 3, not {level!r}")
     return contact, (level,)
 
 
-def _intro(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+def _intro(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
     answer = words[0].lower() if words else ""
     if answer not in ("yes", "no"):
         raise _Refused(f"write it as: {USAGE['intro']}")
-    return _whole(contacts, words[1:], "intro"), (answer,)
+    return _whole(names, words[1:], "intro"), (answer,)
 
 
-def _bare(verb: str) -> Callable[[Sequence[Contact], list[str]], tuple[Contact, tuple[str, ...]]]:
-    def parse(contacts: Sequence[Contact], words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-        return _whole(contacts, words, verb), ()
+def _bare(verb: str) -> Callable[[Resolver, list[str]], tuple[Contact, tuple[str, ...]]]:
+    def parse(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
+        return _whole(names, words, verb), ()
 
     return parse
 
 
-_PARSERS: dict[str, Callable[[Sequence[Contact], list[str]], tuple[Contact, tuple[str, ...]]]] = {
+_PARSERS: dict[str, Callable[[Resolver, list[str]], tuple[Contact, tuple[str, ...]]]] = {
     "log": _text_verb("log", 0),  # "log anna" alone: we were in touch, nothing to add
     "note": _text_verb("note", 1),
     "snooze": _snooze,
@@ -397,21 +368,122 @@ _PARSERS: dict[str, Callable[[Sequence[Contact], list[str]], tuple[Contact, tupl
 }
 
 
-def parse_line(line: str, contacts: Sequence[Contact]) -> LineResult | None:
-    """One line: a command, an error for a malformed command, or None for chatter."""
+_UNDO_ID = re.compile(r"[a-z0-9]{1,16}")  # a typo is "no command mail with id ..."
+
+
+def _undo(line: str, words: list[str]) -> LineResult:
+    """`undo <id>`: the id of an earlier mail, as the confirmation and the digest show it."""
+    ident = words[0].strip("<>#").rstrip(_TRAILING).lower() if len(words) == 1 else ""
+    if not _UNDO_ID.fullmatch(ident):
+        error = f"undo: write it as: {USAGE['undo']} (the id is in the confirmation and the digest)"
+        return LineResult(line=line, command=None, error=error)
+    return LineResult(line=line, command=Command("undo", "", (ident,), line), error=None)
+
+
+def near_verb(word: str) -> str | None:
+    """The command word `word` is likely a typo of ("snoze": snooze), else None.
+
+    At most two edits (a swap of two neighbours is one), and one for a word
+    of four letters or fewer: two edits make "to" into "log". Of several, the
+    one with the fewest edits, then the most alike by difflib's ratio.
+    """
+    typed = word.lower().rstrip(_TRAILING + ":")
+    if not typed.isalpha() or len(typed) > MAX_VERB_LENGTH:
+        return None
+    return _near_verb(typed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _near_verb(typed: str) -> str | None:
+    limit = 1 if len(typed) <= 4 else 2
+    scored = [
+        (edits, -difflib.SequenceMatcher(None, typed, verb).ratio(), verb)
+        for verb in VERBS
+        if abs(len(verb) - len(typed)) <= limit and (edits := _edits(typed, verb)) <= limit
+    ]
+    return min(scored)[2] if scored else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Insertions, deletions, substitutions and swaps of neighbours that make `a` into `b`."""
+    before: list[int] = []
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        above, row = row, [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            row[j] = min(above[j] + 1, row[j - 1] + 1, above[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], before[j - 2] + 1)
+        before = above
+    return row[-1]
+
+
+def _names_someone(words: list[str], names: Resolver) -> bool:
+    """Do `words` read like the rest of a command: a duration anywhere, or an address, or
+    the name of one or more contacts at their start (after the yes/no of an intro)?"""
+    if any(_DURATION.fullmatch(w) for w in words):
+        return True
+    if words and words[0].lower() in ("yes", "no"):
+        words = words[1:]
+    if words and "@" in words[0]:
+        return True
+    for k in range(min(len(words), MAX_NAME_WORDS), 0, -1):
+        try:
+            names.find(" ".join(words[:k]), within_words=False)
+        except Ambiguous:
+            return True
+        except NotFound:
+            continue
+        return True
+    return False
+
+
+def _typo_of(words: list[str]) -> str | None:
+    """The verb a line's first word is a typo of, unless the line starts with a label."""
+    if any(w.endswith(":") for w in words[:2]):
+        return None
+    return near_verb(words[0]) if words else None
+
+
+def _mistyped(line: str, words: list[str], names: Resolver) -> LineResult | None:
+    """The error for a line that starts with a typo of a command word and reads like a
+    command ("snoze anna 2w"); None for prose ("Thanks, will do") and for a line that
+    starts with a label ("Note: ...", "NOT DONE: ...", as the digest writes them)."""
+    meant = _typo_of(words)
+    if meant is None:
+        return None
+    rest = [w for w in (_clean_word(w).rstrip(_TRAILING) for w in words[1:]) if w]
+    if not _names_someone(rest, names):
+        return None
+    return LineResult(line, None, f"unknown command {words[0]!r} (did you mean {meant}?)")
+
+
+def parse_line(line: str, contacts: Sequence[Contact] | Resolver) -> LineResult | None:
+    """One line: a command, an error for a malformed or mistyped command, or None for prose.
+
+    A line whose first word is a typo of a command word and whose next words
+    name a contact or a duration is a mistyped command, and gets an error
+    naming the verb it meant. Pass a `Resolver` when reading many lines.
+    """
+    names = contacts if isinstance(contacts, Resolver) else Resolver(contacts)
     line = line.strip()
     words = _MAILTO.sub(" ", line).split()
     if not words:
         return None
     verb = words[0].lower()
+    if verb == "undo":
+        return _undo(line, words[1:])
     if verb not in _PARSERS:
-        return None
+        return _mistyped(line, words, names)
     rest = [_clean_word(w) for w in words[1:]]
-    if verb not in ("log", "note") and rest:
-        rest[-1] = rest[-1].rstrip(_TRAILING)  # "done anna." as phones punctuate
+    if verb not in ("log", "note") and rest and "@" not in rest[-1]:
+        # "done anna." as phones punctuate; never an address: "klein@k.example." is
+        # another address than "klein@k.example", and resolving says "did you mean"
+        rest[-1] = rest[-1].rstrip(_TRAILING)
     rest = [w for w in rest if w]
     try:
-        contact, args = _PARSERS[verb](contacts, rest)
+        contact, args = _PARSERS[verb](names, rest)
     except _Refused as e:
         return LineResult(line=line, command=None, error=f"{verb}: {e}")
     except Exception as e:  # never let one odd line stop the others
@@ -419,14 +491,25 @@ def parse_line(line: str, contacts: Sequence[Contact]) -> LineResult | None:
     return LineResult(line=line, command=Command(verb, contact.email, args, line), error=None)
 
 
-def parse_commands(subject: str, text: str, contacts: Sequence[Contact]) -> list[LineResult]:
+@dataclass(frozen=True)
+class MailCommands:
+    """What the lines of one command mail say."""
+
+    results: tuple[LineResult, ...]  # each command, malformed or mistyped command, in order
+    meant: str | None = None  # the verb the first prose line's first word is a typo of
+
+
+def read_commands(subject: str, text: str, contacts: Sequence[Contact] | Resolver) -> MailCommands:
     """The commands of a mail: its subject (unless a reply or forward), then its lines.
 
     `text` should be `MailInfo.new_text`; quoted (">") lines and anything
-    below a "-- " signature line are skipped here too. Only lines that are
-    commands, or that start with a command word and are malformed, are
-    returned. Never raises.
+    below a "-- " signature line are skipped here too. Lines that are
+    commands, or attempted ones (a command word, or a typo of one, see
+    `parse_line`), are returned, each with its outcome; prose is not, but
+    the verb its first line may have meant is (`meant`), for "no command
+    found". The contacts are indexed once for all lines. Never raises.
     """
+    names = contacts if isinstance(contacts, Resolver) else Resolver(contacts)
     lines: list[str] = []
     subject = " ".join(str(subject or "").split())
     if subject and not is_reply_subject(subject):
@@ -435,11 +518,25 @@ def parse_commands(subject: str, text: str, contacts: Sequence[Contact]) -> list
         stripped = line.strip()
         if stripped in ("--", "-- "):
             break
-        if not stripped.startswith(">"):
+        if stripped and not stripped.startswith(">"):
             lines.append(stripped)
     results = []
-    for line in lines:
-        result = parse_line(line, contacts)
+    meant = None
+    for n, line in enumerate(lines):
+        if n == MAX_LINES:
+            more = f"{len(lines) - MAX_LINES:,} more lines not read (at most {MAX_LINES:,} a mail)"
+            results.append(LineResult(line="", command=None, error=more))
+            break
+        result = parse_line(line, names)
         if result is not None:
             results.append(result)
-    return results
+        elif meant is None:
+            meant = _typo_of(line.split(maxsplit=2)[:2])
+    return MailCommands(tuple(results), meant)
+
+
+def parse_commands(
+    subject: str, text: str, contacts: Sequence[Contact] | Resolver
+) -> list[LineResult]:
+    """The commands and attempted commands of a mail (`read_commands`), in order."""
+    return list(read_commands(subject, text, contacts).results)

@@ -23,7 +23,9 @@ command that lists them all):
 - seeds: contacts in lane `new` (untriaged two-way, first seen within
   `seed_window`), newest first; `mailer seed` lists older ones too;
 - intros: introduction ideas, when given;
-- commands and refused: the command mails handled since the previous digest.
+- commands and refused: the command mails handled since the previous digest;
+  each applied one with its id and, when it changed anything that can be put
+  back, the reply line `undo <id>` (a reply line like the others).
 
 Pure: no I/O, no clock. One pass over the contacts, the drafts and the
 command records, so a 10,000-contact store is quick.
@@ -38,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mailer.core.clean import clean_line
 from mailer.core.rules import DRAFT_KINDS, WEED_LANES, Plan, Rules, seeds_to_triage, suggested_tier
 from mailer.model import CommandRecord, Contact, DraftRecord, iso, parse_iso
 
@@ -143,6 +146,9 @@ class Handled:
     kind: str  # "commands" | "bcc_log" | "forward"
     outcomes: tuple[Outcome, ...]
     more: int  # outcomes left out by the cap
+    id: str = ""  # for `undo <id>` and `mailer commands undo ID`
+    undo: str | None = None  # the reply line that undoes it, when anything can be undone
+    undo_note: str = ""  # undone since, or what it undid itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +188,8 @@ class Digest:
     @property
     def reply_lines(self) -> list[str]:
         """Every reply line shown, in order (for checks; the template shows them)."""
-        return [line for s in self.sections for e in s.entries for line in e.lines]
+        lines = [line for s in self.sections for e in s.entries for line in e.lines]
+        return lines + [h.undo for h in self.commands if h.undo]
 
     def summary(self) -> str:
         """What needs the owner, for the subject: `2 due, 1 reply owed`."""
@@ -217,6 +224,9 @@ class Digest:
                         {"ok": o.ok, "line": o.line, "result": o.result} for o in h.outcomes
                     ],
                     "more": h.more,
+                    "id": h.id,
+                    "undo": h.undo or "",
+                    "undo_note": h.undo_note,
                 }
                 for h in self.commands
             ],
@@ -307,7 +317,7 @@ def _parse(text: str | None) -> datetime | None:
 
 def _flat(text: object, limit: int = MAX_TEXT) -> str:
     """One line, at most `limit` characters: other people's text, made harmless."""
-    flat = " ".join(str(text or "").split())
+    flat = " ".join(clean_line(str(text or "")).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -424,6 +434,12 @@ def _handled(r: CommandRecord, cap: int) -> Handled:
     outcomes = tuple(
         Outcome(o.ok, _flat(o.line, 80) or "(the mail)", _flat(o.result)) for o in r.lines
     )
+    if r.undone_at:
+        note = _flat(f"undone since ({r.undone_by or 'by you'}, {_day(r.undone_at)})")
+    elif r.undoes:
+        note = "this mail was an undo (of " + _flat(", ".join(r.undoes), 60) + ")"
+    else:
+        note = ""
     return Handled(
         _flat(r.subject, 80),
         r.received,
@@ -431,6 +447,9 @@ def _handled(r: CommandRecord, cap: int) -> Handled:
         r.kind,
         outcomes[:cap],
         max(0, len(outcomes) - cap),
+        r.id,
+        r.undo_line,
+        note,
     )
 
 

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from mailer.core.clean import clean_line
 from mailer.model import Interaction, Parsed, RawMessage
 
 __all__ = [
@@ -136,7 +137,6 @@ _CHARSETS = {
     "unknown-8bit": "utf-8",
 }
 _ENCODED_WORD_RE = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A plausible address: something@something, without spaces, controls or the
 # characters that delimit addresses. Apostrophes are fine in the local part.
 _ADDRESS_RE = re.compile(
@@ -450,8 +450,8 @@ def _clean(text: str, limit: int = MAX_SUBJECT) -> str | None:
         text = text[: cut if cut > 0 else _MAX_RAW_TEXT]
     if "=?" in text:
         text = decode_words(text)
-    if "  " in text or not text.isprintable():  # folds, tabs, controls
-        text = " ".join(_CONTROL_RE.sub(" ", text).split())
+    if "  " in text or not text.isprintable():  # folds, tabs, controls, escape sequences
+        text = " ".join(clean_line(text).split())
     if len(text) > limit:
         text = text[:limit].rstrip()
     return text or None
@@ -470,13 +470,48 @@ def _name(raw: str, address: str) -> str | None:
 # --- addresses ------------------------------------------------------------------
 
 
+# An encoded word stands in for one opaque atom while a list is split (see _mask_words).
+_MASK_OPEN, _MASK_CLOSE = "\ue000", "\ue001"  # private use: no mail means anything by them
+_MASKED_RE = re.compile(f"{_MASK_OPEN}(\\d+){_MASK_CLOSE}")
+
+
+def _mask_words(value: str) -> tuple[str, list[str]]:
+    """`value` with each encoded word replaced by a placeholder atom, and the words.
+
+    An encoded word is one atom of a display name (RFC 2047 section 5): what
+    it decodes to is never syntax. `=?utf-8?q?x:anna@a.example;?= <eve@evil.example>`
+    is one mail from eve (so mail clients and Python's own parser show it), but
+    split as it stands, its colon and semicolon make a group holding anna.
+    So the list is split with the words masked, and they are decoded after.
+    """
+    words: list[str] = []
+
+    def mask(m: re.Match[str]) -> str:
+        words.append(m.group(0))
+        return f"{_MASK_OPEN}{len(words) - 1}{_MASK_CLOSE}"
+
+    if _MASK_OPEN in value:  # a sender's own placeholder characters mean nothing
+        value = value.replace(_MASK_OPEN, "\ufffd")
+    return _ENCODED_WORD_RE.sub(mask, value), words
+
+
+def _unmask(text: str, words: list[str]) -> str:
+    if _MASK_OPEN not in text:
+        return text
+    return _MASKED_RE.sub(lambda m: words[int(m.group(1))], text)
+
+
 def _parse_addresses(value: str, who: Identity) -> tuple[_Address, ...]:
     """The real addresses in an address-list field, with their display names.
 
     Plain lists ("a@x, Name <b@y>", quoted names too) are split here; the
     standard library's getaddresses is the judge of the hard ones: comments,
-    groups, backslashes, unbalanced quotes.
+    groups, backslashes, unbalanced quotes. Encoded words are decoded only
+    after the split (`_mask_words`).
     """
+    words: list[str] = []
+    if "=?" in value:
+        value, words = _mask_words(value)
     pairs = None
     if "(" in value or ":" in value or ";" in value or "\\" in value or value.count('"') % 2:
         pairs = _stdlib_addresses(value)
@@ -485,6 +520,8 @@ def _parse_addresses(value: str, who: Identity) -> tuple[_Address, ...]:
     found = []
     seen = who._seen
     for name, raw in pairs:
+        if words:
+            name, raw = _unmask(name, words), _unmask(raw, words)
         info = seen[raw] if raw in seen else who._classify(raw)
         if info is not None:
             addr, kind = info

@@ -1,24 +1,52 @@
 """What a command mail says: raw bytes in, the owner's new lines and any forwarded originals out.
 
 The owner talks to mailer from whatever client they use, so the text of a
-command mail arrives wrapped in that client's habits: a Gmail, Outlook or
-Apple Mail quote of the mail they replied to, a signature, an HTML-only body,
+command mail arrives wrapped in that client's habits: a quote of the mail
+they replied to (with ">", "|", indentation, or, as Outlook does, no prefix
+at all below a block of translated headers), a signature, an HTML-only body,
 format=flowed line wrapping, a forwarded message inline or attached. Only the
 lines the owner wrote now may become commands: a command that survives inside
 quoted text would be applied again every time someone replies to a digest.
 
-Splitting a reply from its quote is a problem with a long tail of client
-formats, so it is left to a maintained library (`mail-parser-reply`) rather
-than to regexes of our own. That library is used carefully, though: it takes
-the *first* fragment of a mail as "the reply" even when the mail starts with
-a quote header (an empty reply), so we refuse that case ourselves, and we drop
-any remaining ">" lines as a last guard.
+So the quote is found by what mailer itself wrote, not only by what a parser
+recognises. Every digest and confirmation starts with `MARK`, a line of
+mailer's own; in a reply, everything from the quoted copy of that line on is
+quote, whatever the client, language or prefix, with or without
+In-Reply-To, even when the owner pasted the text of `mailer digest preview`.
+When a client dropped the mark, the first body line of mailer's text
+(`MAILER_OPENERS`) does the same. For all other mail, language-independent
+rules find where the quote starts (`cut_reply`): a block of two or more
+header-like lines ("word(s): value", one value an address or a date: Från: /
+Skickat:, Od: / Wysłano:, 差出人: / 送信日時:, ...), a separator line
+(----- text -----, a row of underscores), or a line that carries an address
+or a date and ends with a colon (every client's "On ... wrote:"). The
+`mail-parser-reply` library then trims what is left (signatures it knows).
+`Cut.rule` says which rule cut, so tests can say it of every test mail.
+
+A forward is never commands: the forwarded text (inline, below its separator
+or header block, or attached as message/rfc822) only names its original
+sender. The owner's own lines above a recognised forwarded block are read as
+commands (forward a mail with "tag carl@x.org events" on top); a mail whose
+subject says forward (Fwd:, WG:, VB:, TR:, RV:, I:, PD:, Doorst: ...) but
+whose forwarded block is not recognised has no command lines at all, since
+we cannot tell where the owner's text ends.
+
+Replies are read top-posted: lines below a quote header or below mailer's
+text are never commands (bottom-posting is not supported: the owner hears
+"no command found"). Bare ">" lines without any quote header are dropped one
+by one, and the owner's lines between them still count.
 
 Hostile input arrives here too (anyone can mail the command address), so
-`read_mail` never raises: each part of the mail that cannot be understood is
-left empty and the rest is still read. It is only run on the few mails sent
-to the command address, so it uses the full `email` parser, not the fast
-header path of `mailer.core.headers`.
+`read_mail` never raises, and every step is linear in the size of the mail
+and bounded: only the first `MAX_RAW_BYTES` are parsed (by the compat32
+parser, which leaves headers unparsed), cut before the `MAX_DASH_LINES`-th
+MIME boundary candidate and the `MAX_MULTIPARTS`-th nested multipart (the
+parser checks each line against every open level); `MAX_PARTS` parts at
+most `MAX_DEPTH` deep are looked at, `MAX_TEXT_CHARS` of a text part and
+`MAX_HTML_CHARS` of HTML (read by a tokenizer of our own: `html.parser` is
+quadratic on some inputs), `MAX_BODY_CHARS` / `MAX_LINES` by the reply
+rules; a From header longer than `MAX_FROM_CHARS` is refused unread. Commands
+sit at the top of a mail; what lies beyond these is quote.
 
 Pure: no I/O, no clock.
 """
@@ -29,33 +57,80 @@ import email
 import email.header
 import email.utils
 import hashlib
+import html as html_lib
+import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email import policy
 from email.errors import ObsoleteHeaderDefect
 from email.headerregistry import HeaderRegistry
 from email.message import Message
-from html.parser import HTMLParser
 from typing import TypeVar
 
 from mailparser_reply import EmailMessage as ReplyText
 
-__all__ = ["Forwarded", "MailInfo", "html_to_text", "read_mail"]
+__all__ = [
+    "CUT_RULES",
+    "MARK",
+    "Cut",
+    "Forwarded",
+    "MailInfo",
+    "cut_reply",
+    "html_to_text",
+    "is_forward_subject",
+    "read_mail",
+]
+
+# The first line of every mail mailer writes to the owner (digest.j2, confirm.j2):
+# distinctive, readable, no command word, short enough that no client rewraps it.
+MARK = "##- mailer: write your commands above this line -##"
+# The first body line of each of mailer's mails, as a lower-case prefix: a client that
+# drops the mark line still quotes these (the second line of mailer's text).
+MAILER_OPENERS = (
+    "how to reply: reply to this mail and write one command per line",  # digest.j2
+    "replying to this digest does nothing yet",  # digest.j2 without a command address
+    "some lines of your mail could not be applied",  # confirm.j2
+    "all done: your mail was applied",  # confirm.j2
+)
+
+# Which rule ended the owner's new lines (`Cut.rule`, `MailInfo.cut_by`).
+CUT_RULES = {
+    "mark": "the quoted copy of MARK, mailer's first line",
+    "mailer-text": "the first body line of mailer's text (the client dropped the mark)",
+    "forward": "a forwarded-message separator or intro line (Forwarded message, Begin forwarded)",
+    "separator": "a separator line: ----- text ----- or a row of underscores",
+    "header-block": "two or more header-like lines, one of them carrying an address or a date",
+    "attribution": "a line carrying an address or a date and ending with a colon",
+    "signature": 'the signature line "-- "',
+    "library": "mail-parser-reply (a signature or quote header it knows)",
+    "forward-subject": "a forward by its subject whose forwarded part was not found: no commands",
+    "quote-lines": 'nothing cut; only ">" lines were dropped',
+    "none": "nothing cut",
+}
 
 # Reply-header and signature patterns of these languages are applied. Left
 # out on purpose: languages whose signature openers are common word starts
 # ("Kh", "Tak" in Danish, "/\w+" in Swedish) and would cut off real lines.
 REPLY_LANGUAGES = ("en", "de", "fr", "es", "it", "nl")
 
-# Commands sit at the top of a mail; the quote below can be megabytes, and the
-# reply library's regexes should not have to walk all of it.
-MAX_BODY_CHARS = 64_000
-LONG_LINE = 500  # longer lines are shown to the reply library by their start only
-LINE_HEAD = 200
+MAX_RAW_BYTES = 1024 * 1024  # of a mail parsed at all; the rest is never read
+MAX_DASH_LINES = 256  # lines starting with "--" parsed: every MIME part needs one
+MAX_MULTIPARTS = 10  # "boundary=" parameters parsed: every level of nesting needs one
 MAX_PARTS = 200  # parts looked at per mail (torture tests nest thousands)
+MAX_DEPTH = 12  # multipart nesting followed
+MAX_HEADERS = 500  # header fields looked at per message
+MAX_FROM_CHARS = 998  # a longer From is refused unread (its parser is quadratic on quotes)
+MAX_ADDRESS_CHARS = 16_000  # of the address headers read for recipients
+MAX_TEXT_CHARS = 256_000  # of one text part, before format=flowed is undone
+MAX_HTML_CHARS = 256_000  # of one HTML part turned into text
+MAX_BODY_CHARS = 64_000  # of the text the reply rules look at
+MAX_LINES = 5_000  # of those lines
+LONG_LINE = 500  # longer lines are never quote headers, and the library sees only their start
+LINE_HEAD = 200
+MAX_QUOTE_DEPTH = 8  # "> " prefixes written for nested HTML quotes
 
 _T = TypeVar("_T")
 
@@ -91,6 +166,8 @@ class MailInfo:
     addressees: tuple[str, ...] = ()
     # Lower-case To and Cc only: an address missing here but among `recipients` was Bcc'd.
     to_cc: tuple[str, ...] = ()
+    # Which rule ended `new_text` (a key of CUT_RULES).
+    cut_by: str = "none"
 
 
 def _safe(fn: Callable[[], _T], default: _T) -> _T:
@@ -116,9 +193,10 @@ def _clean(value: str) -> str:
 
 
 def _raw_headers(msg: Message, name: str) -> list[str]:
-    """Every value of header `name`, in order, without the policy's parsing."""
+    """Every value of header `name` among the first MAX_HEADERS, in order, unparsed."""
     key = name.lower()
-    return [_clean(str(v)) for k, v in msg.raw_items() if k.lower() == key]
+    items = itertools.islice(msg.raw_items(), MAX_HEADERS)
+    return [_clean(str(v)) for k, v in items if k.lower() == key]
 
 
 def _decode_words(value: str) -> str:
@@ -132,7 +210,13 @@ def _decode_words(value: str) -> str:
 def _addr_list(values: list[str]) -> list[str]:
     """Lower-case addresses (with an @) of address header values, deduped in order."""
     seen: dict[str, None] = {}
-    for _name, addr in email.utils.getaddresses(values):
+    bounded, room = [], MAX_ADDRESS_CHARS
+    for value in values:
+        bounded.append(value[:room])
+        room -= len(bounded[-1])
+        if room <= 0:
+            break
+    for _name, addr in email.utils.getaddresses(bounded):
         addr = addr.strip().lower()
         if "@" in addr and not addr.startswith("@"):
             seen.setdefault(addr)
@@ -149,6 +233,8 @@ def _read_from(msg: Message) -> tuple[tuple[str, ...], str | None, str | None]:
     and any disagreement or defect is named in `problem`.
     """
     values = _raw_headers(msg, "From")
+    if any(len(value) > MAX_FROM_CHARS for value in values):
+        return (), None, f"From header longer than {MAX_FROM_CHARS} characters"
     problem = None
     if len(values) > 1:
         problem = f"{len(values)} From headers"
@@ -213,16 +299,39 @@ def _offset_of(value: str | None) -> tzinfo:
 # --- body text -----------------------------------------------------------------
 
 
+_DASH_LINE = re.compile(rb"\n--")
+_BOUNDARY_PARAM = re.compile(rb"boundary\s*=", re.IGNORECASE)
+
+
+def _bounded(raw: bytes) -> bytes:
+    """The part of a raw mail that is parsed, so the parser's work is bounded whatever
+    the mail holds: the first MAX_RAW_BYTES, cut before the line of the
+    MAX_DASH_LINES-th "--" line (every MIME part needs one) and of the
+    MAX_MULTIPARTS-th "boundary=" (every level of nesting needs one; the parser
+    checks each line against every open level)."""
+    raw = raw[:MAX_RAW_BYTES]
+    end = len(raw)
+    for pattern, limit in ((_DASH_LINE, MAX_DASH_LINES), (_BOUNDARY_PARAM, MAX_MULTIPARTS)):
+        for k, m in enumerate(pattern.finditer(raw, 0, end)):
+            if k == limit:
+                end = raw.rfind(b"\n", 0, m.start() + 1) + 1
+                break
+    return raw[:end]
+
+
 def _part_text(part: Message) -> str:
-    """A text part's content as str, whatever its charset claims."""
+    """A text part's content as str, whatever its charset claims (bounded)."""
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
+    limit = MAX_HTML_CHARS if part.get_content_type() == "text/html" else MAX_TEXT_CHARS
+    payload = payload[: 4 * limit]  # at most 4 bytes a character
     charset = part.get_content_charset() or "utf-8"
     try:
         text = payload.decode(charset, "replace")
     except (LookupError, ValueError):
         text = payload.decode("utf-8", "replace")
+    text = text[:limit]
     if part.get_content_type() == "text/plain":
         params = {k.lower(): v.lower() for k, v in _params(part)}
         if params.get("format") == "flowed":
@@ -248,16 +357,17 @@ def _is_attachment(part: Message) -> bool:
 
 def _parts(msg: Message) -> Iterator[Message]:
     """The mail's own parts, depth first, not descending into attached messages."""
-    stack = [msg]
+    stack = [(msg, 0)]
     seen = 0
     while stack and seen < MAX_PARTS:
-        part = stack.pop()
+        part, depth = stack.pop()
         seen += 1
         yield part
-        if part.get_content_maintype() == "multipart":
+        if depth < MAX_DEPTH and part.get_content_maintype() == "multipart":
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+                children = [(p, depth + 1) for p in payload[:MAX_PARTS] if isinstance(p, Message)]
+                stack.extend(reversed(children))
 
 
 def _bodies(msg: Message) -> tuple[str, str]:
@@ -280,150 +390,459 @@ def unflow(text: str, delsp: bool = False) -> str:
     """Undo RFC 3676 format=flowed: a line ending in a space continues on the next.
 
     Thunderbird and others wrap long lines this way; a long `note` would
-    otherwise arrive as a command line plus an orphan line.
+    otherwise arrive as a command line plus an orphan line. The pieces of a
+    paragraph are collected and joined once (joining as we go was quadratic:
+    9 MB took minutes).
     """
     out: list[str] = []
-    pending: str | None = None
+    pending: list[str] | None = None  # pieces of a flowed paragraph not yet ended
     pending_depth = 0
+
+    def emit(depth: int, line: str) -> None:
+        out.append(">" * depth + (" " if depth else "") + line)
+
     for raw in text.replace("\r\n", "\n").split("\n"):
         depth = len(raw) - len(raw.lstrip(">"))
         line = raw[depth:]
         if line.startswith(" "):
             line = line[1:]  # space-stuffing
         flowed = line.endswith(" ") and line != "-- "
-        if pending is not None and depth == pending_depth:
-            line = pending + line
-        elif pending is not None:
-            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
-        pending = None
+        if pending is not None and depth != pending_depth:
+            emit(pending_depth, "".join(pending))
+            pending = None
         if flowed:
-            pending, pending_depth = (line[:-1] if delsp else line), depth
+            piece = line[:-1] if delsp else line
+            if pending is None:
+                pending, pending_depth = [piece], depth
+            else:
+                pending.append(piece)
             continue
-        out.append(">" * depth + (" " if depth else "") + line)
+        if pending is not None:
+            pending.append(line)
+            line = "".join(pending)
+            pending = None
+        emit(depth, line)
     if pending is not None:
-        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+        emit(pending_depth, "".join(pending))
     return "\n".join(out)
 
 
 # --- HTML ------------------------------------------------------------------------
 
 _BLOCK = frozenset(
-    "address article aside br dd div dl dt fieldset figure footer form h1 h2 h3 h4 h5 h6 "  # noqa: SIM905
-    "header li main nav ol p pre section table tbody thead tfoot tr ul".split()
+    "address article aside blockquote br dd div dl dt fieldset figure footer form h1 h2 h3 h4 h5 "  # noqa: SIM905
+    "h6 header hr li main nav ol p pre section table tbody thead tfoot tr ul".split()
 )
 _VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())  # noqa: SIM905
 _HIDDEN = frozenset(("script", "style", "head", "title", "template"))
+_RAW_TEXT = frozenset(("script", "style", "title", "textarea"))  # their content is no markup
 # Quote and signature containers of common clients: Gmail, Yahoo, Thunderbird, Outlook web.
 _QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted")
 _SIGNATURE_CLASSES = ("gmail_signature", "moz-signature")
 _SIGNATURE_IDS = ("signature",)
+_TAG_START = re.compile(r"<(?:/?[a-zA-Z]|[!?])")  # a "<" that opens markup; others are text
+_TAG = re.compile(r"(/?)([a-zA-Z][^\s/>]*)")
+# One attribute, searched for by name; the value's closing quote is optional, so a
+# search never fails after scanning (a quadratic trap with unterminated quotes).
+_ATTRS = {
+    name: re.compile(
+        rf"""(?:^|[\s"'/]){name}\s*=\s*(?:"([^"]*)"?|'([^']*)'?|([^\s"'>]*))""", re.IGNORECASE
+    )
+    for name in ("class", "id", "type", "data-smartmail")
+}
+_SPACES = re.compile(r"\s+")
+_QUOTE_IN, _QUOTE_OUT = "\x01", "\x02"  # line markers, removed from the mail's own text
 
 
-class _TextMaker(HTMLParser):
-    def __init__(self, keep_quotes: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.keep_quotes = keep_quotes
-        self.out: list[str] = []
-        self.skip_tag: str | None = None  # inside a dropped element of this name
-        self.skip_depth = 0
-        self.pre = 0
-
-    def _dropped(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-        if tag in _HIDDEN:
-            return True
-        found = {k.lower(): (v or "") for k, v in attrs}
-        classes = found.get("class", "").lower().split()
-        if any(c.startswith(_SIGNATURE_CLASSES) for c in classes):
-            return True
-        if found.get("id", "").lower() in _SIGNATURE_IDS:
-            return True
-        if found.get("data-smartmail", "").lower() == "gmail_signature":
-            return True
-        if self.keep_quotes:
-            return False
-        return tag == "blockquote" or any(c.startswith(_QUOTE_CLASSES) for c in classes)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.skip_tag is not None:
-            if tag == self.skip_tag and tag not in _VOID:
-                self.skip_depth += 1
-            return
-        if tag not in _VOID and self._dropped(tag, attrs):
-            self.skip_tag, self.skip_depth = tag, 1
-            return
-        if tag == "hr":
-            # As Outlook renders it in text: its reply header follows one.
-            self.out.append("\n\n" + "_" * 32 + "\n")
-        elif tag in _BLOCK:
-            self.out.append("\n")
-        if tag == "pre":
-            self.pre += 1
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VOID:
-            self.handle_starttag(tag, attrs)
-        # A self-closed non-void tag (<div/>) opens and closes at once: nothing to skip.
-        elif self.skip_tag is None and not self._dropped(tag, attrs) and tag in _BLOCK:
-            self.out.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.skip_tag is not None:
-            if tag == self.skip_tag:
-                self.skip_depth -= 1
-                if self.skip_depth == 0:
-                    self.skip_tag = None
-                    self.out.append("\n")
-            return
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        if tag in _BLOCK:
-            self.out.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.skip_tag is not None:
-            return
-        data = data.replace("\xa0", " ")
-        if not self.pre:
-            data = re.sub(r"\s+", " ", data)
-        self.out.append(data)
+def _attributes(tag_text: str) -> dict[str, str]:
+    """The few attributes that matter (class, id, type, data-smartmail), lower-case."""
+    found: dict[str, str] = {}
+    if "=" not in tag_text:
+        return found
+    lowered = tag_text.lower()
+    for name, pattern in _ATTRS.items():
+        if name in lowered and (m := pattern.search(tag_text)):
+            found[name] = (m.group(1) or m.group(2) or m.group(3) or "").lower()
+    return found
 
 
-def html_to_text(html: str, *, keep_quotes: bool = False) -> str:
-    """Readable text of an HTML mail body.
+def _is_signature(attrs: Mapping[str, str]) -> bool:
+    classes = attrs.get("class", "").split()
+    return (
+        any(c.startswith(_SIGNATURE_CLASSES) for c in classes)
+        or attrs.get("id", "") in _SIGNATURE_IDS
+        or attrs.get("data-smartmail", "") == "gmail_signature"
+    )
+
+
+def _is_quote(tag: str, attrs: Mapping[str, str]) -> bool:
+    classes = attrs.get("class", "").split()
+    return tag == "blockquote" or any(c.startswith(_QUOTE_CLASSES) for c in classes)
+
+
+def html_to_text(html: str, *, keep_quotes: bool = False, quote_prefix: bool = False) -> str:
+    """Readable text of an HTML mail body, in one pass over at most MAX_HTML_CHARS.
 
     Line breaks come from <br>, <p>, <div> and the other block elements.
-    Quoted replies (<blockquote>, Gmail's div.gmail_quote) are dropped unless
-    `keep_quotes` (used to find inline forwards); signatures marked as such
-    by the client are always dropped.
+    Quoted replies (<blockquote>, Gmail's div.gmail_quote, Yahoo's
+    div.yahoo_quoted) are dropped, unless `keep_quotes`, or written with "> "
+    before each line with `quote_prefix` (as a plain-text client quotes, so
+    the reply rules read both alike). Signatures marked as such by the
+    client are always dropped.
     """
-    maker = _TextMaker(keep_quotes)
-    try:
-        maker.feed(html)
-        maker.close()
-    except Exception:  # html.parser is lenient; this is for the unforeseen
-        pass
-    lines = [line.strip() for line in "".join(maker.out).split("\n")]
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    html = html[:MAX_HTML_CHARS]
+    keep_quotes = keep_quotes or quote_prefix
+    lower = html.lower()
+    n = len(html)
+    out: list[str] = []
+    open_tags: dict[str, int] = {}  # how many of each element are open
+    quotes: list[tuple[str, int]] = []  # open quote containers: (tag, its open count)
+    skip_tag: str | None = None  # inside a dropped element of this name
+    skip_depth = 0
+    pre = 0
+    pos = 0
+
+    def add_text(data: str) -> None:
+        if skip_tag is not None or not data:
+            return
+        data = html_lib.unescape(data) if "&" in data else data
+        data = data.replace("\xa0", " ").replace(_QUOTE_IN, "").replace(_QUOTE_OUT, "")
+        out.append(data if pre else _SPACES.sub(" ", data))
+
+    while pos < n:
+        start = _TAG_START.search(html, pos)
+        if start is None:
+            add_text(html[pos:])
+            break
+        lt = start.start()
+        if lt > pos:
+            add_text(html[pos:lt])
+        if html.startswith("<!--", lt):
+            end = html.find("-->", lt + 4)
+            if end < 0:
+                break  # an unterminated comment runs to the end
+            pos = end + 3
+            continue
+        if html.startswith(("<!", "<?"), lt):
+            end = html.find(">", lt + 2)
+            if end < 0:
+                break
+            pos = end + 1
+            continue
+        m = _TAG.match(html, lt + 1)
+        if m is None:  # not reached: _TAG_START saw a letter
+            add_text("<")
+            pos = lt + 1
+            continue
+        end = html.find(">", m.end())
+        if end < 0:
+            break  # an unterminated tag: nothing after it is text
+        pos = end + 1
+        closing, tag = bool(m.group(1)), m.group(2).lower()
+        tag_text = html[m.end() : end]
+        if not closing and tag in _RAW_TEXT and not tag_text.endswith("/"):
+            close = lower.find("</" + tag, pos)
+            if close < 0:
+                break
+            end = html.find(">", close)
+            if end < 0:
+                break
+            if skip_tag is None and tag not in _HIDDEN:
+                add_text(html[pos:close])
+            pos = end + 1
+            continue
+        if closing:
+            if skip_tag is not None:
+                if tag == skip_tag:
+                    skip_depth -= 1
+                    if skip_depth == 0:
+                        skip_tag = None
+                        out.append("\n")
+                continue
+            if open_tags.get(tag):
+                open_tags[tag] -= 1
+            if quotes and quotes[-1][0] == tag and open_tags.get(tag, 0) < quotes[-1][1]:
+                quotes.pop()
+                out.append(f"\n{_QUOTE_OUT}\n")
+            if tag == "pre":
+                pre = max(0, pre - 1)
+            if tag in _BLOCK:
+                out.append("\n")
+            continue
+        self_closed = tag_text.endswith("/") or tag in _VOID
+        if skip_tag is not None:
+            if tag == skip_tag and not self_closed:
+                skip_depth += 1
+            continue
+        attrs = _attributes(tag_text) if "=" in tag_text and len(tag_text) <= 2000 else {}
+        dropped = tag in _HIDDEN or (bool(attrs) and _is_signature(attrs))
+        quote = tag == "blockquote" or (bool(attrs) and _is_quote(tag, attrs))
+        dropped = dropped or (quote and not keep_quotes)
+        if dropped:
+            if not self_closed:
+                skip_tag, skip_depth = tag, 1
+            continue
+        if tag == "hr":
+            # As Outlook renders it in text: its reply header follows one.
+            out.append("\n\n" + "_" * 32 + "\n")
+        elif tag in _BLOCK:
+            out.append("\n")
+        if self_closed:
+            continue
+        open_tags[tag] = open_tags.get(tag, 0) + 1
+        if tag == "pre":
+            pre += 1
+        if quote_prefix and quote:
+            quotes.append((tag, open_tags[tag]))
+            out.append(f"\n{_QUOTE_IN}\n")
+    lines = []
+    depth = 0
+    for line in "".join(out).split("\n"):
+        line = line.strip()
+        if line == _QUOTE_IN:
+            depth += 1
+        elif line == _QUOTE_OUT:
+            depth = max(0, depth - 1)
+        elif depth and line:
+            lines.append("> " * min(depth, MAX_QUOTE_DEPTH) + line)
+        else:
+            lines.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 # --- the owner's new text ---------------------------------------------------------
+
+# The command words (mailer.core.commands.VERBS, which imports this module, plus undo):
+# a line starting with one is never taken for a quote header.
+_COMMAND_WORDS = frozenset(
+    "log note snooze done tier tag trust weed ignore intro undo".split()  # noqa: SIM905
+)
+_PREFIX = re.compile(r"[\s>|]*")  # quote prefixes and indentation (NBSP included)
+_HEADER = re.compile(
+    r"\*?(?P<key>[^\W\d_](?:[^\W\d_]|[ '’.\-](?=[^\W\d_])){0,39})\*?\s*"
+    r"(?::\*?(?=\s|$)|：)\s*\**\s*(?P<value>.*)"
+)
+_ADDRESS = r"[\w.+'=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"
+_ANY_ADDRESS = re.compile(_ADDRESS)
+# "@domain" after a local-part character; starting with a literal "@" keeps the search fast
+_AT_DOMAIN = re.compile(r"@(?<=[\w.+'=-]@)[\w-]{1,63}(?:\.[\w-]{1,63})+")
+_LOCAL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+'=-")
+_DAY_OR_YEAR = re.compile(
+    r"(?<!\d)(?:19|20)\d{2}(?!\d)|(?<!\d)\d{1,2}[./-]\d{1,2}[./-]\d{2,4}(?!\d)|\d{4}年"
+)
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?!\d)")
+_SEPARATOR = re.compile(r"(?:[-=]{3,}\s*(?P<text>[^-=\s].{0,200}?)\s*[-=]{3,}|_{10,})")
+_FORWARD_WORDS = re.compile(
+    r"forward|weiterge|r[ée]exp[ée]di|transf[ée]r[ée]|reenviad|inoltrat|doorgestuurd|"
+    r"vidarebefordra|videresend|przekazan|przekazyw|пересла|пересыл|переадрес|転送|"
+    r"iletilen|välitet|přeposlan|encaminhad|továbbított",
+    re.IGNORECASE,
+)
+_MARK_WORDS = " ".join(MARK.strip("#- ").lower().split())
+_FWD_SUBJECT = re.compile(
+    r"^\s*(?:fwd?|fw|wg|tr|rv|i|enc|doorst|vb|vs|vl|pd|př|tov|ilt|i̇lt|пересл|転送|转发|轉寄|전달)"
+    r"\s*(?:\[\d+\])?\s*[:：]",
+    re.IGNORECASE,
+)
+
+
+def is_forward_subject(subject: str) -> bool:
+    """ "Fwd:", "WG:", "VB:", "TR:", "RV:" ... : the subject of a forward in some client's language.
+
+    "VS:" forwards in Danish and Norwegian Outlook but replies in Finnish; it
+    counts as a forward, which errs on the side of reading no commands.
+    """
+    return bool(_FWD_SUBJECT.match(subject or ""))
+
+
+@dataclass(slots=True)
+class _Line:
+    """One line of a mail's text, with what the reply rules need to know of it."""
+
+    raw: str
+    bare: str = ""  # without quote prefix, indentation and bold stars
+    quoted: bool = False  # starts with ">" (after indentation)
+    short: bool = True  # short enough to be a quote header
+    verb: bool = False  # starts with a command word: never a quote header
+    header: bool = False  # "Word(s): value"
+    address: bool = False  # carries an address
+    bracketed: bool = False  # carries an address in <...>, [mailto:...] or (...)
+    day: bool = False  # carries a date or a year
+    clock: bool = False  # carries a time of day
+    colon: bool = False  # ends with a colon
+    mailer: bool = False  # mailer's mark, or the first body line of mailer's text
+    mark: bool = False  # the mark itself
+    words: int = 0
+
+
+def _line(raw: str) -> _Line:
+    stripped = raw.lstrip()
+    info = _Line(raw, quoted=stripped.startswith(">"))
+    if not stripped:
+        return info
+    head = raw[:LONG_LINE]
+    bare = head[_PREFIX.match(head).end() :].strip()  # type: ignore[union-attr]
+    info.bare = bare
+    if not bare:
+        return info
+    words = bare.split()
+    folded = " ".join(w.lower() for w in words)
+    info.mark = _MARK_WORDS in folded
+    info.mailer = info.mark or folded.startswith(MAILER_OPENERS)
+    if len(raw) > LONG_LINE:
+        info.short = False  # too long for a quote header: only mailer's text is looked for
+        return info
+    info.words = len(words)
+    info.verb = words[0].lower() in _COMMAND_WORDS
+    info.colon = bare.endswith((":", "："))
+    if "@" in bare:
+        info.address, info.bracketed = _addresses(bare)
+    if any(c.isdigit() for c in bare):
+        info.day = bool(_DAY_OR_YEAR.search(bare))
+        info.clock = bool(_CLOCK.search(bare))
+    if not info.verb and (m := _HEADER.fullmatch(bare)) and len(m.group("key").split()) <= 4:
+        info.header = True
+    return info
+
+
+def _addresses(text: str) -> tuple[bool, bool]:
+    """(carries an address, carries one in <...>, [mailto:...] or (...)), in linear time."""
+    found = False
+    for m in itertools.islice(_AT_DOMAIN.finditer(text), 20):
+        found = True
+        if text[m.end() : m.end() + 1] in (">", "]", ")"):
+            return True, True
+        k = m.start()
+        while (
+            k > 0 and m.start() - k < 64 and (text[k - 1] in _LOCAL_CHARS or text[k - 1].isalnum())
+        ):
+            k -= 1
+        if text[k - 1 : k] in ("<", "[", "(") or text[max(0, k - 7) : k].lower() == "mailto:":
+            return True, True
+    return found, False
+
+
+def _separator(line: _Line) -> str | None:
+    """ "forward" or "separator" when the line is a separator line, else None."""
+    if not line.short or not line.bare or line.bare[0] not in "-=_":
+        return None
+    m = _SEPARATOR.fullmatch(line.bare)
+    if m is None:
+        return None
+    text = m.group("text") or ""
+    return "forward" if _FORWARD_WORDS.search(text) else "separator"
+
+
+def _quote_follows(lines: list[_Line], i: int) -> bool:
+    """Is line `i` followed by quoted text (or by nothing), as an attribution line is?"""
+    if lines[i].quoted:
+        return True
+    for line in lines[i + 1 : i + 5]:
+        if line.bare:
+            return line.quoted or line.raw[:1] in " \t|\xa0" or line.mailer
+    return True
+
+
+def _intro_above(lines: list[_Line], i: int) -> int:
+    """Where a header block at `i` starts: its intro line ("Begin forwarded message:"), if any."""
+    for j in range(i - 1, max(-1, i - 4), -1):
+        line = lines[j]
+        if not line.bare:
+            continue
+        if line.colon and line.short and line.words <= 8 and not (line.verb or line.address):
+            return j
+        break
+    return i
+
+
+def _header_runs(lines: list[_Line]) -> tuple[list[int], list[bool]]:
+    """For each line: how many header-like lines run from it, and whether any of them
+    carries an address or a date (one backward pass, so the scan stays linear)."""
+    n = len(lines)
+    run = [0] * (n + 1)
+    dated = [False] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        line = lines[i]
+        if line.header:
+            run[i] = run[i + 1] + 1
+            dated[i] = line.address or line.day or (run[i + 1] > 0 and dated[i + 1])
+    return run, dated
+
+
+def _first_quote(lines: list[_Line]) -> tuple[int, str] | None:
+    """The first line of quoted text and the rule that found it, or None."""
+    run, dated = _header_runs(lines)
+    for i, line in enumerate(lines):
+        if not line.bare:
+            continue
+        if line.mark:
+            return i, "mark"
+        if line.mailer:
+            return i, "mailer-text"
+        if not line.short or line.verb:
+            continue
+        if kind := _separator(line):
+            return i, kind
+        if run[i] >= 2 and dated[i]:
+            start = _intro_above(lines, i)
+            intro = start < i and _FORWARD_WORDS.search(lines[start].bare)
+            return start, "forward" if intro else "header-block"
+        if line.colon and (
+            line.bracketed or ((line.day or line.clock) and _quote_follows(lines, i))
+        ):
+            return i, "attribution"
+        # An attribution wrapped by the client: "On <date>, Name <" / "addr> wrote:".
+        following = lines[i + 1] if i + 1 < len(lines) else None
+        if (
+            following is not None
+            and not line.colon
+            and following.colon
+            and following.short
+            and not following.verb
+            and following.words <= 4
+            and (
+                line.bracketed
+                or following.bracketed
+                or ((line.day or line.clock) and _quote_follows(lines, i + 1))
+            )
+        ):
+            return i, "attribution"
+    return None
+
+
+def _trim_above(lines: list[_Line], i: int) -> int:
+    """The start of the quote header just above mailer's text at `i` (a Subject: line
+    of a pasted preview, a From: line ...): blank, header-like, separator, quoted or
+    colon-ended lines, never a line that starts with a command word."""
+    start = i
+    for j in range(i - 1, max(-1, i - 13), -1):
+        line = lines[j]
+        if not line.bare:
+            continue
+        if line.verb or not line.short:
+            break
+        if line.header or line.quoted or line.colon or _separator(line):
+            start = j
+            continue
+        break
+    return start
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where the owner's new text ends in a mail's text, and why."""
+
+    text: str  # the owner's new lines
+    rule: str  # a key of CUT_RULES
+    line: int | None = None  # index of the first line cut, if any
+    quote: str | None = None  # the rule that found the quote (a signature above it aside)
+    forward: Mapping[str, str] | None = None  # the forwarded header fields, for a forward
+    mailer: bool = False  # mailer's own text is quoted below (a reply to mailer)
 
 
 def _reply_message(text: str) -> ReplyText:
     # A fresh list each time: the library appends to the one it is given.
     return ReplyText(text=text, languages=list(REPLY_LANGUAGES), keep_hyphen_lists=True)
-
-
-# Forward markers (Gmail, Apple Mail, Outlook and a few translations). The
-# reply library knows reply headers, not these.
-_FWD_MARKER = re.compile(
-    r"^[ \t]*(?:-{2,}[ \t]*(?:Forwarded message|Weitergeleitete Nachricht|Mensaje reenviado"
-    r"|Message transf[ée]r[ée]|Messaggio inoltrato|Doorgestuurd bericht)[ \t]*-{2,}"
-    r"|Begin forwarded message:|Anfang der weitergeleiteten Nachricht:"
-    r"|D[ée]but du message r[ée]exp[ée]di[ée]\s*:)[ \t]*$",
-    re.IGNORECASE | re.MULTILINE,
-)
 
 
 def _shorten_lines(text: str) -> tuple[str, dict[str, str]]:
@@ -447,12 +866,8 @@ def _shorten_lines(text: str) -> tuple[str, dict[str, str]]:
     return "\n".join(out), originals
 
 
-def new_text_of(text: str) -> str:
-    """The lines the owner wrote now: above any quote, forward and signature."""
-    text = text[:MAX_BODY_CHARS].replace("\r\n", "\n")
-    marker = _FWD_MARKER.search(text)
-    if marker:
-        text = text[: marker.start()]
+def _library_cut(text: str) -> str:
+    """What mail-parser-reply keeps of `text` (which our rules already cut)."""
     short, originals = _shorten_lines(text)
     try:
         message = _reply_message(short).read()
@@ -462,7 +877,7 @@ def new_text_of(text: str) -> str:
         return ""
     first = message.replies[0]
     if first.headers:
-        # The mail starts with a quote header: the owner wrote nothing above it.
+        # The text starts with a quote header: the owner wrote nothing above it.
         return ""
     lines = []
     for line in first.body.split("\n"):
@@ -471,6 +886,63 @@ def new_text_of(text: str) -> str:
         token = line.rsplit(" ", 1)[-1]
         lines.append(originals.get(token, line).rstrip())
     return "\n".join(lines).strip()
+
+
+def _count(text: str) -> int:
+    return sum(1 for line in text.split("\n") if line.strip())
+
+
+def cut_reply(text: str, subject: str = "") -> Cut:
+    """The owner's new lines of a mail's text, and which rule ended them.
+
+    The first quote boundary decides (see the module docstring): mailer's
+    mark or opening line, a separator, a header block, an attribution line;
+    a "-- " signature ends the owner's lines too. When that boundary opens a
+    forward (a forward separator or intro line, or any boundary when the
+    subject says forward), `forward` holds the forwarded header fields,
+    unless mailer's own text follows it (a forwarded digest logs no one).
+    """
+    text = text[:MAX_BODY_CHARS].replace("\r\n", "\n")
+    lines = [_line(raw) for raw in text.split("\n", MAX_LINES)[:MAX_LINES]]
+    found = _first_quote(lines)
+    quote_at, quote_rule = found if found is not None else (None, None)
+    if quote_rule in ("mark", "mailer-text") and quote_at is not None:
+        quote_at = _trim_above(lines, quote_at)
+    mailer = any(line.mailer for line in lines[quote_at or 0 :]) if found else False
+    signature = next(
+        (i for i, line in enumerate(lines[:quote_at]) if line.raw.strip() == "--"), None
+    )
+    end, rule = (quote_at, quote_rule) if quote_at is not None else (len(lines), None)
+    if signature is not None and signature < end:
+        end, rule = signature, "signature"
+    kept = [line.raw.rstrip() for line in lines[:end] if not line.quoted]
+    dropped = len(kept) < sum(1 for line in lines[:end])
+    above = "\n".join(kept).strip()
+    new = _library_cut(above) if above else ""
+    if _count(new) < _count(above):
+        rule = "library"
+    elif rule is None:
+        rule = "quote-lines" if dropped else "none"
+
+    forward: dict[str, str] | None = None
+    opens_forward = quote_rule == "forward" or (
+        quote_rule in ("separator", "header-block", "attribution") and is_forward_subject(subject)
+    )
+    if found is not None and opens_forward and not mailer and quote_at is not None:
+        forward = _forward_fields(lines, quote_at)
+    return Cut(
+        text=new,
+        rule=rule,
+        line=end if end < len(lines) else None,
+        quote=quote_rule,
+        forward=forward,
+        mailer=mailer,
+    )
+
+
+def new_text_of(text: str) -> str:
+    """The lines the owner wrote now: above any quote, forward and signature."""
+    return cut_reply(text).text
 
 
 def _normalized(text: str) -> str:
@@ -487,71 +959,102 @@ def content_hash(subject: str, new_text: str) -> str:
 
 # --- forwarded originals ----------------------------------------------------------
 
-_FWD_SUBJECT = re.compile(r"^\s*(?:fwd?|fw|wg|tr|rv|i|enc|doorst)\s*:", re.IGNORECASE)
-_HEADER_LINE = re.compile(
-    r"^[ \t>]*\**[ \t]*(From|Date|Sent|Subject|To|Cc|Reply-To|Van|Von|Datum|Gesendet|Betreff|"
-    r"An|De|Envoy[ée]|Objet|[ÀA]|Enviado|Asunto|Para)[ \t]*\**[ \t]*:[ \t]*\**[ \t]*(.*)$",
-    re.IGNORECASE,
-)
+# Header names as clients print them in a forwarded block, by what they mean.
 _KEYS = {
-    "from": "from",
-    "van": "from",
-    "von": "from",
-    "de": "from",
-    "date": "date",
-    "sent": "date",
-    "datum": "date",
-    "gesendet": "date",
-    "envoyé": "date",
-    "envoye": "date",
-    "enviado": "date",
-    "subject": "subject",
-    "betreff": "subject",
-    "objet": "subject",
-    "asunto": "subject",
+    key: meaning
+    for meaning, keys in (
+        (
+            "from",
+            "from von van de da från fra od от від 差出人 送信者 kimden lähettäjä feladó apo "
+            "afzender absender remitente expéditeur expediteur mittente avsändare nadawca "
+            "отправитель gönderen odesílatel 发件人 寄件者 보낸사람",
+        ),
+        (
+            "date",
+            "date sent datum gesendet envoyé envoye enviado enviada inviato data verzonden "
+            "skickat sendt wysłano отправлено 送信日時 日付 gönderildi lähetetty odesláno "
+            "elküldve дата tarih päivämäärä fecha 发送时间 日期 寄件日期 날짜 보낸날짜",
+        ),
+        (
+            "subject",
+            "subject betreff objet asunto oggetto onderwerp ämne emne temat тема 件名 konu "
+            "aihe předmět assunto tárgy sujet 主题 主旨 제목",
+        ),
+        ("message-id", "message-id"),
+    )
+    for key in keys.split()
 }
 
 
-def _header_block(lines: list[str], start: int) -> dict[str, str]:
-    """The "From: / Date: / Subject:" lines from `start` on, until the block ends."""
+def _forward_fields(lines: list[_Line], start: int) -> dict[str, str]:
+    """The From / Date / Subject of the forwarded block starting at line `start`.
+
+    Known header names in many languages first; in another language the
+    first value with an address is the sender and the first value that reads
+    as a date is the date; with no header block at all, the address on the
+    boundary line itself (Zoho's "---- On <date> Name <addr> wrote ----").
+    """
+    pairs: list[tuple[str, str]] = []
+    seen_header = False
+    for line in lines[start : start + 40]:
+        m = _HEADER.fullmatch(line.bare) if line.header else None
+        if m is None or not (seen_header or m.group("value").strip()):
+            if seen_header:
+                break
+            continue  # blank, separator or intro lines ("Begin forwarded message:") before it
+        seen_header = True
+        pairs.append((m.group("key"), m.group("value").strip().strip("*").strip()))
     fields: dict[str, str] = {}
-    seen_any = False
-    for line in lines[start : start + 30]:
-        stripped = line.strip().strip("*").strip()
-        if not stripped or set(stripped) <= set("-_> "):
-            if seen_any:
+    for key, value in pairs:
+        meaning = _KEYS.get(" ".join(key.lower().split()).replace(" ", "")) or _KEYS.get(
+            key.lower().strip()
+        )
+        if meaning and meaning not in fields and value:
+            fields[meaning] = value
+    if "from" not in fields:
+        sender = next((v for _k, v in pairs if _ANY_ADDRESS.search(v)), None)
+        if sender is None and _ANY_ADDRESS.search(lines[start].bare):
+            sender = _boundary_sender(lines[start].bare)
+        if sender:
+            fields["from"] = sender
+    if "date" not in fields:
+        for _key, value in pairs:
+            if value != fields.get("from") and parse_loose_date(value) is not None:
+                fields["date"] = value
                 break
-            continue
-        if _FWD_MARKER.match(line) or stripped.lower().strip("- ") == "original message":
-            continue
-        m = _HEADER_LINE.match(line)
-        if not m:
-            if seen_any:
-                break
-            continue
-        seen_any = True
-        key = _KEYS.get(m.group(1).lower())
-        if key and key not in fields:
-            fields[key] = m.group(2).strip().strip("*").strip()
     return fields
+
+
+def _boundary_sender(text: str) -> str:
+    """The address on a separator or attribution line that names the sender."""
+    found = _ANY_ADDRESS.search(text)
+    return f"<{found.group(0)}>" if found else ""
 
 
 _MONTHS = {
     name: i + 1
     for i, names in enumerate(
         (
-            "jan january januar janvier enero gennaio januari janv",
-            "feb february februar février fevrier febrero febbraio februari févr fevr",
-            "mar march märz maerz mars marzo maart",
-            "apr april avril abril aprile",
-            "may mai mayo maggio mei",
-            "jun june juni juin junio giugno",
-            "jul july juli juillet julio luglio juil",
-            "aug august août aout agosto augustus",
-            "sep sept september septembre septiembre settembre",
-            "oct october oktober octobre octubre ottobre okt",
-            "nov november novembre noviembre",
-            "dec december dezember décembre decembre diciembre dicembre dez",
+            # English, German, French, Spanish, Italian, Dutch, Portuguese, Scandinavian,
+            # then Polish, Czech and Russian (genitive), Turkish, Finnish (partitive)
+            "jan january januar janvier enero gennaio januari janv janeiro "
+            "stycznia ledna января ocak tammikuuta",
+            "feb february februar février fevrier febrero febbraio februari févr fevr fevereiro "
+            "lutego února февраля şubat helmikuuta",
+            "mar march märz maerz mars marzo maart marts março marco "
+            "marca března марта mart maaliskuuta",
+            "apr april avril abril aprile kwietnia dubna апреля nisan huhtikuuta",
+            "may mai mayo maggio mei maj maio maja května мая mayıs toukokuuta",
+            "jun june juni juin junio giugno junho czerwca června июня haziran kesäkuuta",
+            "jul july juli juillet julio luglio juil julho lipca července июля temmuz heinäkuuta",
+            "aug august août aout agosto augustus augusti sierpnia srpna августа ağustos elokuuta",
+            "sep sept september septembre septiembre settembre setembro "
+            "września září сентября eylül syyskuuta",
+            "oct october oktober octobre octubre ottobre okt outubro "
+            "października října октября ekim lokakuuta",
+            "nov november novembre noviembre novembro listopada listopadu ноября kasım marraskuuta",
+            "dec december dezember décembre decembre diciembre dicembre dez dezembro "
+            "grudnia prosince декабря aralık joulukuuta",
         )
     )
     for name in names.split()
@@ -600,6 +1103,8 @@ def parse_loose_date(value: str, default_tz: tzinfo = UTC) -> datetime | None:
         rfc = _parse_date(value, default_tz)
         if rfc is not None:
             return rfc
+    # "2026年3月4日 7:30" (Japanese, Chinese): the day as ISO
+    value = re.sub(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日", r" \1-\2-\3 ", value)
     tokens = re.split(r"[\s,]+", value.lower().replace("\u202f", " "))
     year = month = day = None
     hour = minute = second = 0
@@ -682,26 +1187,16 @@ def _forwarded_from_fields(fields: dict[str, str], default_tz: tzinfo) -> Forwar
 def inline_forward(text: str, subject: str, default_tz: tzinfo = UTC) -> Forwarded | None:
     """The message forwarded inline in `text`, if the text is a forward.
 
-    Gmail and Apple Mail mark a forward explicitly. Outlook uses the same
-    "From: / Sent:" block for replies and forwards, so that block counts only
-    when the subject says forward (Fw:, Fwd:, WG:, TR: ...). Whatever comes
-    first decides: a forward marker below a reply header belongs to an older
-    message in the quote, not to this mail.
+    Gmail, Apple Mail and Thunderbird mark a forward explicitly. Outlook uses
+    the same "From: / Sent:" block (in the client's language) for replies and
+    forwards, so that block counts only when the subject says forward.
+    Whatever comes first decides: a forward marker below a reply header
+    belongs to an older message in the quote, not to this mail.
     """
-    short, _originals = _shorten_lines(text[:MAX_BODY_CHARS].replace("\r\n", "\n"))
-    reply = _reply_message(short)
-    normalized = reply.text  # the library strips lines; search the same text it does
-    marker = _FWD_MARKER.search(normalized)
-    header = _safe(lambda: reply.HEADER_REGEX.search(normalized), None)
-    start: int | None = None
-    if marker and (header is None or marker.start() <= header.start()):
-        start = marker.end()
-    elif header is not None and _FWD_SUBJECT.match(subject or ""):
-        start = header.start()
-    if start is None:
+    cut = cut_reply(text, subject)
+    if cut.forward is None:
         return None
-    lines = normalized[start:].split("\n")
-    return _forwarded_from_fields(_header_block(lines, 0), default_tz)
+    return _forwarded_from_fields(dict(cut.forward), default_tz)
 
 
 def _attached(msg: Message) -> list[Forwarded]:
@@ -732,15 +1227,20 @@ def _attached(msg: Message) -> list[Forwarded]:
     return out
 
 
+def _has_attached_message(msg: Message) -> bool:
+    return any(part.get_content_type() == "message/rfc822" for part in _parts(msg))
+
+
 # --- the whole mail ---------------------------------------------------------------
 
 
 def read_mail(raw: bytes) -> MailInfo:
     """Everything the command code needs from one raw mail. Never raises."""
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=policy.default)
+        # compat32: the default policy parses every part's headers as it goes (15x slower)
+        msg = email.message_from_bytes(_bounded(bytes(raw)), policy=policy.compat32)
     except Exception:
-        msg = email.message_from_bytes(b"", policy=policy.default)
+        msg = email.message_from_bytes(b"", policy=policy.compat32)
 
     def values(*names: str) -> list[str]:
         found: list[str] = []
@@ -770,19 +1270,27 @@ def read_mail(raw: bytes) -> MailInfo:
     delivered: list[str] = _safe(lambda: _addr_list(values("Delivered-To", "X-Original-To")), [])
 
     plain, html = _safe(lambda: _bodies(msg), ("", ""))
-    new_text, full_text = "", ""
-    if plain.strip():
-        new_text = _safe(lambda: new_text_of(plain), "")
-        full_text = plain
-    elif html.strip():
-        new_text = _safe(lambda: new_text_of(html_to_text(html)), "")
-        full_text = _safe(lambda: html_to_text(html, keep_quotes=True), "")
+    text = plain
+    if not plain.strip() and html.strip():
+        text = _safe(lambda: html_to_text(html, quote_prefix=True), "")
+    nothing = Cut("", "none")
+    cut = _safe(lambda: cut_reply(text, subject), nothing) if text.strip() else nothing
 
     forwarded: list[Forwarded] = []
-    inline = _safe(lambda: inline_forward(full_text, subject, local_tz), None)
-    if inline is not None:
-        forwarded.append(inline)
-    forwarded.extend(_safe(lambda: _attached(msg), []))
+    if cut.forward is not None:
+        inline = _safe(lambda: _forwarded_from_fields(dict(cut.forward or {}), local_tz), None)
+        if inline is not None:
+            forwarded.append(inline)
+    no_attached: list[Forwarded] = []
+    forwarded.extend(_safe(lambda: _attached(msg), no_attached))
+    new_text, cut_by = cut.text, cut.rule
+    if (
+        cut.quote is None
+        and is_forward_subject(subject)
+        and not _safe(lambda: _has_attached_message(msg), False)
+    ):
+        # A forward whose forwarded part we cannot find: any line may be the original's.
+        new_text, cut_by = "", "forward-subject"
 
     return MailInfo(
         message_id=message_id,
@@ -798,4 +1306,5 @@ def read_mail(raw: bytes) -> MailInfo:
         from_problem=from_problem,
         addressees=tuple(to_cc),
         to_cc=tuple(direct),
+        cut_by=cut_by,
     )

@@ -27,10 +27,11 @@ from mailer.sources.base import DRAFT_KEY_HEADER, FolderInfo, MailItem, draft_ke
 FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines stop at 64 KB
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
 _KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
-# What tells command mail from ordinary mail, before the whole mail is fetched.
+# Everything a command mail is judged by (address, sender, the server's
+# verdict) and recorded with, so a refused mail's body is never fetched.
 _CMD_HEADER = (
     b"BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC DELIVERED-TO X-ORIGINAL-TO MESSAGE-ID"
-    b" SUBJECT DATE AUTHENTICATION-RESULTS)]"
+    b" SUBJECT DATE CONTENT-TYPE AUTHENTICATION-RESULTS)]"
 )
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
 
@@ -254,9 +255,9 @@ class ImapCommandBox:
 
     The server's SEARCH narrows INBOX down to mail whose address headers
     contain the address's stem (`me+mailer` of `me+mailer-k3x9q2@...`), so
-    look-alike tags are found too; which mails really are command mail is
-    decided from their headers by the pure core, and only those are fetched
-    whole.
+    look-alike tags are found too; which mails really are command mail, and
+    whether they are accepted, is decided from their header fields by the
+    pure core, and only accepted ones are fetched whole (`body`).
     """
 
     def __init__(self, client: Any, inbox: str, where: str) -> None:

@@ -8,8 +8,11 @@ repeated import count nothing twice.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import mailbox
 import os
+import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -19,6 +22,8 @@ from mailer.core.headers import HEADER_LIMIT, header_block
 from mailer.errors import UsageError
 from mailer.model import RawMessage
 from mailer.sources.base import FolderInfo, draft_keys
+
+_DELIVERIES = itertools.count()  # Maildir unique names: deliveries by this process
 
 
 def _from_line_date(line: bytes) -> datetime | None:
@@ -160,9 +165,26 @@ class MaildirDrafts:
         return keys
 
     def append(self, message: bytes, when: datetime) -> None:
-        box = mailbox.Maildir(self.path, create=True)
-        msg = mailbox.MaildirMessage(message)
-        msg.set_subdir("cur")
-        msg.set_flags("DS")
-        msg.set_date(when.timestamp())
-        box.add(msg)
+        """Deliver `message` into `cur/` the Maildir way (write in `tmp/`, then rename),
+        its file 0600 whatever the umask: a draft is private mail, and
+        `mailbox.Maildir.add` would leave it readable by everyone (0644)."""
+        os.makedirs(self.path, mode=0o700, exist_ok=True)
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(self.path / sub, mode=0o700, exist_ok=True)
+        host = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
+        stamp = time.time_ns()  # a unique name, not a date: the mtime carries `when`
+        seconds, micro = stamp // 10**9, stamp // 1000 % 10**6
+        unique = f"{seconds}.M{micro}P{os.getpid()}Q{next(_DELIVERIES)}.{host}"
+        tmp = self.path / "tmp" / unique
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(message.replace(b"\r\n", b"\n"))  # Maildir files end lines with LF
+                f.flush()
+                os.fsync(f.fileno())
+            os.utime(tmp, (when.timestamp(), when.timestamp()))
+            os.rename(tmp, self.path / "cur" / f"{unique}:2,DS")  # Draft, Seen
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
