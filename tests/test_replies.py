@@ -29,7 +29,7 @@ import pytest
 from dovecot import ImapUser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scanhelp import mailer, raw, write_config
+from scanhelp import mailer, raw
 from test_digest_core import COMMAND, build, people, render
 
 from mailer.core.commands import parse_commands
