@@ -57,8 +57,9 @@ demo: venv
 	@echo; echo "== status"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml status
 
+# BENCH_ARGS, e.g. "--messages 1000000 --contacts 20000" (long; needs a few GB of /dev/shm)
 bench: deps
-	$(BIN)/python tests/bench.py
+	$(BIN)/python tests/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

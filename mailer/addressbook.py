@@ -2,7 +2,8 @@
 
 core.addressbook turns text into contacts and back; this reads and writes the
 files, picks the format, and writes an import in one store transaction, after
-the whole file was read and checked: a broken file changes nothing.
+the whole file was read and checked: a broken file changes nothing. The
+contacts go in as one batch (Store.update_contacts), not one write each.
 """
 
 from __future__ import annotations

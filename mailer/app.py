@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailer.config import Config
-from mailer.model import Contact, iso
+from mailer.model import Contact, DraftRecord, iso
 from mailer.store import Store
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from mailer.core.headers import Identity
     from mailer.core.intros import IntroRules
-    from mailer.core.rules import Plan, Rules
+    from mailer.core.rules import Judgement, Plan, Rules
     from mailer.render import Renderer
     from mailer.scan import Progress, ScanReport
     from mailer.sources.base import Drafts, Source
@@ -62,7 +62,10 @@ def imap_source(config: Config) -> Iterator[ImapSource]:
     account = config.require_account()
     token = credentials.oauth2_token(account)
     secret = None if token else credentials.password(account)
-    source = ImapSource(config, connect(account, secret, token))
+    # reconnect: a folder deleted mid-scan drops the connection (Dovecot); only it is skipped
+    source = ImapSource(
+        config, connect(account, secret, token), reconnect=lambda: connect(account, secret, token)
+    )
     try:
         yield source
     finally:
@@ -105,6 +108,14 @@ def plan(config: Config, now: datetime, open_keys: Collection[str] | None = None
     return make_plan(
         contacts, drafts, rules(config), now, last_seen if open_keys is None else open_keys
     )
+
+
+def lanes(config: Config, now: datetime) -> tuple[dict[str, Judgement], list[DraftRecord]]:
+    """Every contact's judgement at `now` (no plan of drafts), and the drafts written."""
+    from mailer.core.rules import judge_all
+
+    contacts, drafts, last_seen = store(config).planning()
+    return judge_all(contacts, drafts, rules(config), now, last_seen), drafts
 
 
 def renderer(config: Config) -> Renderer:
@@ -156,6 +167,7 @@ def scan_source(
         batch_size=config.get("scan.batch_size"),
         full=full,
         progress=progress,
+        skip_faulty=True,  # one missing folder must not cost the others (or command mail)
     )
 
 

@@ -86,7 +86,12 @@ def _build(config: Config, now: datetime) -> core.Digest:
     commands = store.command_records(since=iso(since))
     plan = make_plan(contacts, drafts, rules, now, open_keys)
     ideas = _intro_ideas(config, now, contacts, store.intros())
-    return core.build(plan, contacts, drafts, commands, rules, now, since=since, intros=ideas)
+    from mailer.scan import folder_faults
+
+    faults = [core.FolderFault(f["folder"], f["error"], f["since"]) for f in folder_faults(store)]
+    return core.build(
+        plan, contacts, drafts, commands, rules, now, since=since, intros=ideas, faults=faults
+    )
 
 
 SUGGESTIONS = 5  # intro ideas per digest: a few good ones, not a list to work through

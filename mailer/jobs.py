@@ -26,6 +26,8 @@ def scan_job(config: Config) -> JobSpec:
         with app.imap_source(config) as source:
             report = app.scan_source(config, source, now)
             log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
+            for fault in report.faults:  # skipped; command mail below runs all the same
+                log.warning("scan: folder %s skipped: %s", fault.folder, fault.error)
             if config.get("commands.address"):
                 from mailer import inbox
 

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 from mailer.config import Config
 from mailer.core.contacts import merge
 from mailer.errors import MailerError, StoreError, UsageError
+from mailer.keystore import KeyFileError
 from mailer.model import Contact, FolderState
 from mailer.scan import FolderReport, Progress
 from mailer.store import Store
@@ -358,7 +359,10 @@ def _rebuild(
     report: RebuildReport,
     progress: Progress | None,
 ) -> None:
-    start_seen = main.seen_keys()
+    try:
+        start_seen = main.seen_keys()
+    except KeyFileError:
+        start_seen = set()  # lost: what the sources hold is counted again
     looked = main.folder_states()
     planned = _plan(config, looked)
     report.sources = [SourceResult(p.source, skipped=p.skipped) for p in planned]

@@ -4,6 +4,15 @@ Each batch is one store transaction that carries the folder's new position,
 so a scan killed at any moment resumes where its last batch ended. The
 store's message keys make a rescan (UIDVALIDITY change, `--full`, a second
 import of the same mbox) count nothing twice.
+
+Messages come from the source in chunks of at most `CHUNK`, and progress is
+reported after each, so a bar moves smoothly however large `batch_size` is.
+
+A folder that cannot be read (a `FolderError`: missing, not selectable,
+deleted mid-scan) must not cost the owner the others: with `skip_faulty`,
+it is reported in the `ScanReport`, recorded under the store's meta key
+`FOLDER_FAULTS` for `mailer status` and the digest, and skipped; the record
+goes when the folder scans again. A failing connection still ends the scan.
 """
 
 from __future__ import annotations
@@ -11,13 +20,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from mailer.core.headers import Identity, parse_message
-from mailer.model import FolderState, iso
-from mailer.sources.base import Source
+from mailer.errors import SourceError
+from mailer.model import FolderState, Parsed, RawMessage, iso
+from mailer.sources.base import FolderError, FolderInfo, Source
 from mailer.store import Store
 
+if TYPE_CHECKING:
+    from mailer.core.headers import Identity
+
 Progress = Callable[[str, int, int], None]  # folder, done, total
+
+CHUNK = 2000  # messages a fetch hands over at once: progress moves this often
+FOLDER_FAULTS = "scan.folder_faults"  # meta: "source\tfolder" -> {error, since, at}
 
 
 @dataclass
@@ -29,6 +45,7 @@ class FolderReport:
     skipped: int = 0
     failed: int = 0
     rescanned: bool = False
+    error: str | None = None  # why the folder was skipped (it could not be read)
 
 
 @dataclass
@@ -44,6 +61,11 @@ class ScanReport:
     def failed(self) -> int:
         return sum(f.failed for f in self.folders)
 
+    @property
+    def faults(self) -> list[FolderReport]:
+        """The folders skipped because they could not be read."""
+        return [f for f in self.folders if f.error]
+
 
 def scan(
     store: Store,
@@ -54,45 +76,165 @@ def scan(
     batch_size: int = 20_000,
     full: bool = False,
     progress: Progress | None = None,
+    skip_faulty: bool = False,
 ) -> ScanReport:
+    """Read what is new in every folder of `source` into `store`.
+
+    `skip_faulty`: a folder that cannot be read is reported and skipped (and
+    recorded, see the module docstring) instead of ending the scan with its
+    FolderError; a rebuild, which must read everything, leaves it off.
+    """
     report = ScanReport(source=source.id)
     states = store.folder_states()
-    stamp = iso(now)
+    faults = _Faults(store, source.id, iso(now) or "") if skip_faulty else None
     for name in source.scan_folders():
-        info = source.open_folder(name)
-        state = states.get((source.id, name))
-        incremental = (
-            not full
-            and info.uidvalidity is not None
-            and state is not None
-            and state.uidvalidity == info.uidvalidity
-        )
-        folder = FolderReport(folder=name, rescanned=state is not None and not incremental)
+        folder = FolderReport(folder=name)
         report.folders.append(folder)
-        last_uid = state.last_uid if incremental and state else 0
-        uids = source.new_uids(info, last_uid)
-        if not uids:
-            if not incremental:  # record the folder (and a new UIDVALIDITY) once
-                store.commit_scan_batch(
-                    FolderState(source.id, name, info.uidvalidity, last_uid, stamp), [], []
-                )
+        try:
+            state = states.get((source.id, name))
+            _scan_folder(store, source, who, now, state, folder, full, batch_size, progress)
+        except FolderError as e:
+            if faults is None:
+                raise
+            folder.error = str(e)
+            faults.failed(name, folder.error)
             continue
-        if progress:
-            progress(name, 0, len(uids))
-        for batch in source.fetch(info, uids, batch_size):
-            parsed = [parse_message(raw, who) for raw in batch]
-            failures = [
-                {"source": source.id, "folder": name, "uid": raw.uid, "error": p.error, "at": stamp}
-                for raw, p in zip(batch, parsed, strict=True)
-                if p.error
-            ]
-            position = FolderState(source.id, name, info.uidvalidity, batch[-1].uid or 0, stamp)
-            result = store.commit_scan_batch(position, parsed, failures)
-            folder.fetched += len(batch)
-            folder.new += result.new
-            folder.duplicates += result.duplicates
-            folder.failed += len(failures)
-            folder.skipped += sum(1 for p in parsed if p.skipped)
-            if progress:
-                progress(name, folder.fetched, len(uids))
+        if faults is not None:
+            faults.cleared(name)
     return report
+
+
+def _scan_folder(
+    store: Store,
+    source: Source,
+    who: Identity,
+    now: datetime,
+    state: FolderState | None,
+    folder: FolderReport,
+    full: bool,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    from mailer.core.headers import parse_message  # here: `mailer status` reads faults only
+
+    name, stamp = folder.folder, iso(now)
+    info = source.open_folder(name)
+    incremental = (
+        not full
+        and info.uidvalidity is not None
+        and state is not None
+        and state.uidvalidity == info.uidvalidity
+    )
+    folder.rescanned = state is not None and not incremental
+    last_uid = state.last_uid if incremental and state else 0
+    new = source.new_messages(info, last_uid)
+    committed = False
+
+    def commit(batch: list[RawMessage]) -> None:
+        parsed = [parse_message(raw, who) for raw in batch]
+        failures = _failures(source.id, name, batch, parsed, stamp)
+        position = FolderState(source.id, name, info.uidvalidity, batch[-1].uid or 0, stamp)
+        result = store.commit_scan_batch(position, parsed, failures)
+        folder.fetched += len(batch)
+        folder.new += result.new
+        folder.duplicates += result.duplicates
+        folder.failed += len(failures)
+        folder.skipped += sum(1 for p in parsed if p.skipped)
+
+    if new.count:
+        if progress:
+            progress(name, 0, new.count)
+        pending: list[RawMessage] = []
+        read = 0
+        try:
+            for chunk in source.fetch(info, new, min(CHUNK, batch_size)):
+                pending.extend(chunk)
+                read += len(chunk)
+                if len(pending) >= batch_size:
+                    commit(pending)
+                    committed, pending = True, []
+                if progress and chunk:
+                    progress(name, read, new.count)
+        except SourceError:  # the folder or the connection failed halfway: keep what was read
+            if pending:
+                commit(pending)
+            raise
+        if pending:
+            commit(pending)
+            committed = True
+    if not committed and not incremental:  # record the folder (and a new UIDVALIDITY) once
+        _record_empty(store, source.id, info, last_uid, stamp)
+
+
+def _failures(
+    source: str, folder: str, batch: list[RawMessage], parsed: list[Parsed], stamp: str | None
+) -> list[dict[str, Any]]:
+    # the key: a rescan (`--full`, a second import) meets the same message again
+    return [
+        {"source": source, "folder": folder, "uid": raw.uid, "error": p.error, "at": stamp}
+        | ({"key": p.key} if p.key else {})
+        for raw, p in zip(batch, parsed, strict=True)
+        if p.error
+    ]
+
+
+def _record_empty(
+    store: Store, source: str, info: FolderInfo, last_uid: int, stamp: str | None
+) -> None:
+    store.commit_scan_batch(
+        FolderState(source, info.name, info.uidvalidity, last_uid, stamp), [], []
+    )
+
+
+def fault_key(source: str, folder: str) -> str:
+    return f"{source}\t{folder}"
+
+
+def folder_faults(store: Store) -> list[dict[str, str]]:
+    """The folders skipped by the last scans, oldest fault first: source, folder,
+    error, since (the first failure in a row), at (the last try)."""
+    faults = store.meta_get(FOLDER_FAULTS) or {}
+    out = []
+    for key, value in faults.items():
+        source, _, folder = str(key).partition("\t")
+        if isinstance(value, dict):
+            out.append(
+                {
+                    "source": source,
+                    "folder": folder,
+                    "error": str(value.get("error") or ""),
+                    "since": str(value.get("since") or value.get("at") or ""),
+                    "at": str(value.get("at") or ""),
+                }
+            )
+    return sorted(out, key=lambda f: (f["since"], f["source"], f["folder"]))
+
+
+class _Faults:
+    """The folder faults of one source, read once per scan and written when they change."""
+
+    def __init__(self, store: Store, source: str, stamp: str) -> None:
+        self._store, self._source, self._stamp = store, source, stamp
+        self._known: dict[str, Any] = dict(store.meta_get(FOLDER_FAULTS) or {})
+
+    def failed(self, folder: str, error: str) -> None:
+        key = fault_key(self._source, folder)
+        old = self._known.get(key)
+        since = old.get("since") if isinstance(old, dict) else None
+        self._write(key, {"error": error, "since": since or self._stamp, "at": self._stamp})
+
+    def cleared(self, folder: str) -> None:
+        key = fault_key(self._source, folder)
+        if key in self._known:
+            self._write(key, None)
+
+    def _write(self, key: str, value: dict[str, str] | None) -> None:
+        # read again just before writing: another scanner (the daemon's, a
+        # second source) may have recorded its own folders since
+        faults = dict(self._store.meta_get(FOLDER_FAULTS) or {})
+        if value is None:
+            faults.pop(key, None)
+        else:
+            faults[key] = value
+        self._store.meta_set(FOLDER_FAULTS, faults)
+        self._known = faults

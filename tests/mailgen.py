@@ -148,8 +148,9 @@ def sample_history(now: datetime | None = None, seed: int = 7) -> list[Mail]:
     return mails
 
 
-def bulk(count: int, contacts: int = 10_000, seed: int = 1) -> list[bytes]:
-    """`count` plain messages between OWNER and `contacts` people, fast to make."""
+def bulk(count: int, contacts: int = 10_000, seed: int = 1, sent_every: int = 3) -> list[bytes]:
+    """`count` plain messages between OWNER and `contacts` people, fast to make; every
+    `sent_every`-th one is the owner's (it goes to Sent)."""
     rng = random.Random(seed)
     base = datetime(2020, 1, 1, tzinfo=UTC)
     out = []
@@ -157,7 +158,7 @@ def bulk(count: int, contacts: int = 10_000, seed: int = 1) -> list[bytes]:
         k = rng.randrange(contacts)
         who = f"Person {k} <person{k}@corp{k % 97}.example>"
         when = format_datetime(base + timedelta(minutes=37 * i))
-        if i % 3 == 0:
+        if i % sent_every == 0:
             frm, to = f"{OWNER_NAME} <{OWNER}>", who
         else:
             frm, to = who, f"{OWNER_NAME} <{OWNER}>"

@@ -7,6 +7,7 @@ file whose bytes show whether anything was written.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import string
 import subprocess
@@ -16,8 +17,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from import_bench import Person, address_book, people
 from scanhelp import mailer, write_config
 
+from mailer import addressbook
+from mailer.config import load
 from mailer.core.addressbook import (
     MERGE_FIRST,
     ImportedContact,
@@ -29,7 +33,7 @@ from mailer.core.addressbook import (
 )
 from mailer.core.durations import format_duration
 from mailer.model import STATUSES, Contact, iso
-from mailer.store import Store
+from mailer.store import Store, _MemoryStorage
 
 # What an export carries; the scan's counts and dates stay in the store.
 FIELDS = (
@@ -363,6 +367,24 @@ def test_vcard_2_1_quoted_printable_and_junk_lines() -> None:
     assert sven.name == "Sven Åberg, a very long name that goes on"
 
 
+def test_vcard_base64_values_are_read() -> None:
+    # ENCODING=b (3.0) or a bare BASE64 (2.1, Apple): the text, not "b'...'".
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode()).decode()
+
+    text = (
+        f"BEGIN:VCARD\nVERSION:3.0\nFN;ENCODING=b:{b64('Åsa Öberg, Jr.')}\n"
+        f"EMAIL;ENCODING=b;TYPE=INTERNET:{b64('asa@x.example')}\n"
+        f"NOTE;BASE64:{b64('a note')}\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:3.0\nFN;ENCODING=b:not base64!\nEMAIL:b@x.example\nEND:VCARD\n"
+        "BEGIN:VCARD\nVERSION:3.0\nEMAIL;TYPE=pref\nEMAIL:c@x.example\nEND:VCARD\n"
+    )
+    asa, broken, novalue = from_vcard(text)
+    assert (asa.name, asa.addresses, asa.notes) == ("Åsa Öberg, Jr.", ("asa@x.example",), "a note")
+    assert broken.problem is not None and broken.problem.startswith("unreadable: ")
+    assert novalue.problem == "unreadable: no value in EMAIL;TYPE=pref"
+
+
 def test_a_card_cut_short_is_skipped_the_rest_kept() -> None:
     cards = from_vcard(GOOGLE_VCARD + "BEGIN:VCARD\nVERSION:3.0\nFN:Half\nEMAIL:h@h.example\n")
     assert cards[0].problem is None
@@ -665,3 +687,84 @@ def test_cli_garbage_is_one_line_exit_2_and_changes_nothing(
     assert err.startswith("mailer: error:") and needle in err, err
     assert out.stdout == ""
     assert store.path.read_bytes() == before
+
+
+# -- big address books (issue 11) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "other"), [("csv", "vcard"), ("vcard", "csv")])
+def test_a_big_address_book_imports_whole_and_again_changes_nothing(
+    tmp_path: Path, fmt: str, other: str
+) -> None:
+    # The shapes of tests/import_bench.py: accents, several addresses a card, labels,
+    # notes with commas and line breaks, cards without an address, a few duplicates.
+    book = people(1500)
+    persons: dict[str, list[Person]] = {}  # a person's first address -> their cards
+    for p in book:
+        if p.emails:
+            persons.setdefault(p.emails[0], []).append(p)
+    no_mail = sum(1 for p in book if not p.emails)
+    assert no_mail and any(len(cards) > 1 for cards in persons.values())
+    # one of them the scan already knows, by their second address
+    known = next(cards[0] for cards in persons.values() if len(cards[0].emails) > 1)
+    scanned = Contact(known.emails[1], name="asa", messages_in=5, last_inbound=SCANNED.last_inbound)
+    config, store = store_with(tmp_path, [scanned])
+    files = {}
+    for kind, name in (("csv", "book.csv"), ("vcard", "book.vcf")):
+        files[kind] = tmp_path / name
+        files[kind].write_text(address_book(1500, kind), encoding="utf-8", newline="")
+    skipped = f"{no_mail} skipped: {no_mail} without an email address"
+
+    before = store.path.read_bytes()
+    dry = ok(mailer(config, "contacts", "import", str(files[fmt]), "--dry-run")).splitlines()
+    assert dry[-1].startswith(f"dry run, nothing written: {len(persons) - 1} added, 1 updated")
+    assert store.path.read_bytes() == before
+
+    out = ok(mailer(config, "contacts", "import", str(files[fmt]))).splitlines()
+    assert out[-1].startswith(f"{len(persons) - 1} added, 1 updated (name, ")
+    assert out[-1].endswith(f", 0 unchanged, {skipped}")
+    assert len(out) == len(persons) + no_mail + 1  # a line per contact and card skipped
+    contacts = {c.email: c for c in store.contacts()}
+    assert len(contacts) == len(persons)
+    for first, cards in persons.items():
+        c = contacts[scanned.email if first == known.emails[0] else first]
+        assert {c.email, *c.aliases} == {a for p in cards for a in p.emails}
+        assert c.tags == tuple(sorted({t.lower() for p in cards for t in p.labels}))
+        assert (c.name, c.name_fixed) == (f"{cards[-1].first} {cards[-1].last}", True)
+        if len(cards) == 1:
+            assert c.notes == cards[0].notes  # commas, quotes and line breaks as they were
+    kept = contacts[scanned.email]
+    assert (kept.messages_in, kept.last_inbound) == (5, scanned.last_inbound)
+    assert kept.aliases[0] == known.emails[0]
+
+    # the same people again, from the same file or the other format: nothing to write
+    written = store.path.read_bytes()
+    for again in (files[fmt], files[other]):
+        out = ok(mailer(config, "contacts", "import", str(again))).splitlines()
+        assert out[-1] == f"0 added, 0 updated, {len(persons)} unchanged, {skipped}"
+        assert len(out) == no_mail + 1 and all(line.startswith("skipped ") for line in out[:-1])
+        assert store.path.read_bytes() == written
+
+
+def test_import_writes_its_contacts_in_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TinyDB rewrites its whole table on every insert or update: one call per card made
+    # an import of 20,000 take minutes. One read, one update and one insert, whatever
+    # the number of cards.
+    book = tmp_path / "book.csv"
+    book.write_text(address_book(300, "csv"), encoding="utf-8", newline="")
+    first = people(300)[0]
+    config, store = store_with(tmp_path, [Contact(first.emails[0], messages_in=2)])
+    writes: list[int] = []
+    write = _MemoryStorage.write
+
+    def counted(self: _MemoryStorage, data: dict[str, dict[str, object]]) -> None:
+        writes.append(1)
+        write(self, data)
+
+    monkeypatch.setattr(_MemoryStorage, "write", counted)
+    plan = addressbook.import_(load(str(config)), book, None, dry_run=False)
+    assert len(plan.added) > 250 and [u.email for u in plan.updated] == [first.emails[0]]
+    assert len(writes) <= 2
+    assert len(store.contacts()) == len(plan.added) + 1

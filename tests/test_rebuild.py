@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -281,7 +280,7 @@ def test_changes_made_while_it_runs_are_kept(boxes: Boxes, tmp_path: Path) -> No
     assert got[SAM].aliases == (OMAR,) and OMAR not in got
     friend = got[forwarded.email]  # the sources never mention them: kept as counted
     assert (friend.messages_in, friend.last_inbound) == (1, "2026-11-01T00:00:00Z")
-    assert "fwd-1" in store.seen_keys()  # ... and not counted again if the original shows up
+    assert store.counted("fwd-1")  # ... and not counted again if the original shows up
     assert [r.key for r in store.command_records()] == ["cmd-1"]
 
 
@@ -332,6 +331,26 @@ def test_errors_are_one_line(boxes: Boxes, tmp_path: Path) -> None:
         out = mailer(config, "rebuild", env=ENV)
     assert out.returncode == 1
     assert "another `mailer rebuild`" in out.stderr and out.stderr.count("\n") == 1
+
+
+def test_lost_key_files_are_one_line_that_rebuild_mends(boxes: Boxes, tmp_path: Path) -> None:
+    """A store copied without its key files (a backup of mailer.json alone)."""
+    config = _config(tmp_path, "main")
+    _ok(config, "import", "maildir", str(boxes.maildir))
+    store = _store(config)
+    reference = _by_email(store)
+    keys = store.seen_keys()
+    for name in os.listdir(config.parent):
+        if name.startswith("mailer.json.keys-"):
+            os.unlink(config.parent / name)
+    out = mailer(config, "import", "maildir", str(boxes.maildir), env=ENV)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "is damaged: it is missing" in out.stderr and "mailer rebuild" in out.stderr
+    assert _by_email(store) == reference  # nothing counted twice, nothing lost
+    _ok(config, "rebuild")
+    assert store.seen_keys() == keys
+    _ok(config, "import", "maildir", str(boxes.maildir))  # counts nothing again
+    assert _by_email(store) == reference
 
 
 def test_dry_run_changes_nothing(boxes: Boxes, tmp_path: Path) -> None:
@@ -428,9 +447,12 @@ def test_kill_9_at_any_moment_leaves_the_store_as_it_was(tmp_path: Path) -> None
     _ok(config, "contacts", "set", "person7@corp7.example", "--tier", "inner")
     _age(store, wrong="person7@corp7.example")
     before = store.path.read_bytes()
+    # the store file and the message key files beside it
+    files = {p.name: p.read_bytes() for p in config.parent.glob("mailer.json*")}
     # The result to expect, and how long a rebuild takes here (to spread the kills).
     reference = _config(tmp_path, "reference", scan={"batch_size": 250})
-    shutil.copy(store.path, _store(reference).path)
+    for name, data in files.items():
+        (reference.parent / name).write_bytes(data)
     started = time.monotonic()
     _ok(reference, "rebuild")
     took = time.monotonic() - started
@@ -456,7 +478,8 @@ def test_kill_9_at_any_moment_leaves_the_store_as_it_was(tmp_path: Path) -> None
         if now == before:
             mid_run += proc.returncode == -signal.SIGKILL
         else:
-            store.path.write_bytes(before)  # swapped just before the kill: start over
+            for name, data in files.items():  # swapped just before the kill: start over
+                (config.parent / name).write_bytes(data)
     assert mid_run >= 3, "the kills should land in the middle of rebuilds"
 
     _ok(config, "rebuild")  # discards what the killed ones left aside

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from scanhelp import (
 from mailer import app
 from mailer.config import load
 from mailer.scan import scan
-from mailer.sources.imap import ImapSource, connect, parse_fetch, uid_set
+from mailer.sources.imap import ImapSource, connect, parse_fetch
 from mailer.store import Store
 
 NOW = utc(2026, 11, 1)
@@ -106,6 +107,22 @@ def test_local_sources_learn_the_same(kind: str, tmp_path: Path) -> None:
     assert learned(contacts_json(config)) == EXPECTED
 
 
+def test_an_unreadable_message_is_recorded_once_however_often_it_is_read(
+    tmp_path: Path,
+) -> None:
+    """`scan --full` and a second import used to record the same message again."""
+    config = write_config(tmp_path, None)
+    path = tmp_path / "Maildir"
+    broken = b"To: pat.doe@example.org\r\nSubject: no sender\r\nMessage-ID: <nofrom@x>\r\n\r\nhi"
+    when = datetime(2024, 5, 1, tzinfo=UTC)
+    write_plain_maildir(path, [*HISTORY, ("INBOX", broken, when), ("Sent", broken, when)])
+    for _ in range(3):
+        out = mailer(config, "import", "maildir", str(path))
+        assert out.returncode == 0, out.stderr
+    status = mailer(config, "status", "--format", "json")
+    assert json.loads(status.stdout)["parse_failures"] == 1, status.stdout
+
+
 def test_incremental_scan_reads_only_new_mail(loaded: tuple[ImapUser, Path]) -> None:
     user, config = loaded
     first = _imap_scan(config)
@@ -166,9 +183,9 @@ def test_fast_fetch_reads_what_imapclient_reads(imap_user: ImapUser, tmp_path: P
     source = ImapSource(config, connect(config.require_account(), imap_user.password))
     try:
         info = source.open_folder("INBOX")
-        uids = source.new_uids(info, 0)
-        fast = source._fetch_chunk(uids)
-        slow = source._fetch_chunk_imapclient(uids)
+        new = source.new_messages(info, 0)
+        fast = source._fetch_range(new.first, new.last)
+        slow = source._fetch_range_imapclient(new.first, new.last)
     finally:
         source.close()
     assert len(fast) == len(odd) and fast == slow
@@ -193,11 +210,6 @@ def test_parse_fetch_handles_every_response_shape() -> None:
         utc(2026, 3, 3, 4, 59, 59),
         utc(2026, 3, 3),
     ]
-
-
-def test_uid_set_compresses_runs() -> None:
-    assert uid_set([1, 2, 3, 7, 9, 10]) == "1:3,7,9:10"
-    assert uid_set([5]) == "5"
 
 
 def test_special_folders_and_check(loaded: tuple[ImapUser, Path]) -> None:

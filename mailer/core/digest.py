@@ -25,7 +25,9 @@ command that lists them all):
 - intros: introduction ideas, when given;
 - commands and refused: the command mails handled since the previous digest;
   each applied one with its id and, when it changed anything that can be put
-  back, the reply line `undo <id>` (a reply line like the others).
+  back, the reply line `undo <id>` (a reply line like the others);
+- faults: folders the scan skips because they cannot be read (one line each):
+  their mail is not counted until the owner fixes the config or the folder.
 
 Pure: no I/O, no clock. One pass over the contacts, the drafts and the
 command records, so a 10,000-contact store is quick.
@@ -49,6 +51,7 @@ __all__ = [
     "KIND",
     "Digest",
     "Entry",
+    "FolderFault",
     "Handled",
     "IntroIdea",
     "Outcome",
@@ -159,6 +162,15 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class FolderFault:
+    """A folder the scan skips because it cannot be read (see mailer.scan)."""
+
+    folder: str
+    error: str
+    since: str  # ISO: the first failure in a row
+
+
 @dataclass(frozen=True)
 class Digest:
     now: datetime
@@ -173,6 +185,7 @@ class Digest:
     commands_total: int
     refused: tuple[Refused, ...]
     refused_total: int
+    faults: tuple[FolderFault, ...] = ()
 
     @property
     def sections(self) -> tuple[Section, ...]:
@@ -182,7 +195,10 @@ class Digest:
     def empty(self) -> bool:
         """Nothing to tell: no item in any section and no command mail."""
         return not (
-            any(s.total for s in self.sections) or self.commands_total or self.refused_total
+            any(s.total for s in self.sections)
+            or self.commands_total
+            or self.refused_total
+            or self.faults
         )
 
     @property
@@ -200,6 +216,7 @@ class Digest:
             (self.weed.total, "to weed", "to weed"),
             (self.intros.total, "intro idea", "intro ideas"),
             (self.refused_total, "refused mail", "refused mails"),
+            (len(self.faults), "folder not scanned", "folders not scanned"),
         ]
         said = [f"{n} {one if n == 1 else many}" for n, one, many in parts if n]
         if not said and self.drafted.total:
@@ -247,6 +264,7 @@ class Digest:
             empty=self.empty,
             counts={s.name: s.total for s in self.sections}
             | {"commands": self.commands_total, "refused": self.refused_total},
+            faults=[dataclasses.asdict(f) for f in self.faults],
         )
         return ctx
 
@@ -463,11 +481,13 @@ def build(
     *,
     since: datetime,
     intros: Sequence[IntroIdea] = (),
+    faults: Sequence[FolderFault] = (),
     cap: int = CAP,
 ) -> Digest:
     """The digest at `now`, covering drafts and command mails after `since`.
 
     `drafts` and `commands` may hold older records too; they are filtered here.
+    `faults` are shown as long as they last, whatever `since`.
     """
     now = now.astimezone(UTC)
     since_iso = iso(since) or ""
@@ -509,4 +529,7 @@ def build(
         commands_total=len(handled),
         refused=tuple(refused[:cap]),
         refused_total=len(refused),
+        faults=tuple(
+            FolderFault(_flat(f.folder, 80), _flat(f.error), f.since) for f in faults[:cap]
+        ),
     )

@@ -34,6 +34,7 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -85,25 +86,21 @@ def month_of(when: datetime) -> str:
     return f"{when.year:04d}-{when.month:02d}"
 
 
+_WELL_FORMED = re.compile(r"[0-9]{4}-[0-9]{2}:[0-9]+:[0-9]+(?: [0-9]{4}-[0-9]{2}:[0-9]+:[0-9]+)*")
+
+
 def load(text: str | None) -> Months:
     """The stored string as a dict; damaged entries are dropped, never fatal."""
     if not text:
         return {}
-    # The fast path (per contact on every scan batch): what mailer itself wrote.
-    parts = text.replace(":", " ").split()
-    try:
-        ins, outs = list(map(int, parts[1::3])), list(map(int, parts[2::3]))
-    except ValueError:
-        return _load_carefully(text)
-    keys = parts[0::3]
-    if (
-        len(keys) == len(ins) == len(outs)
-        and min(ins, default=0) >= 0
-        and min(outs, default=0) >= 0
-        and all(len(k) == 7 and k[4] == "-" and k[:4].isdigit() and k[5:].isdigit() for k in keys)
-        and len(set(keys)) == len(keys)
-    ):
-        return dict(zip(keys, zip(ins, outs, strict=True), strict=True))
+    # The fast path (per contact on every scan batch): what mailer itself wrote,
+    # checked by one regex in C.
+    if _WELL_FORMED.fullmatch(text):
+        parts = text.replace(":", " ").split()
+        keys = parts[0::3]
+        if len(set(keys)) == len(keys):
+            ins, outs = map(int, parts[1::3]), map(int, parts[2::3])
+            return dict(zip(keys, zip(ins, outs, strict=True), strict=True))
     return _load_carefully(text)
 
 

@@ -2,6 +2,12 @@
 
 IMAP, mbox and Maildir each implement it, so the scan pipeline and its
 contract tests are the same for all of them.
+
+New mail is listed as a range of positions in the source's own numbering
+(IMAP message sequence numbers), never as a list of UIDs: a folder of a
+million messages then lists in a few small round trips, where a UID list
+grows with the folder (a `SEARCH` answer over imaplib's 1,000,000-byte line
+limit at about 160,000 messages).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from mailer.errors import SourceError
 from mailer.model import RawMessage
 
 
@@ -26,6 +33,29 @@ class FolderInfo:
     messages: int
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessages:
+    """Where a folder's new mail is: positions `first` to `last` (inclusive) of the
+    source's own numbering, every message there with a UID above `after_uid`.
+
+    `count` is exact when the listing was made, give or take one: a server
+    that only says "the last message" when nothing is new is asked no more
+    (`fetch` drops it by its UID)."""
+
+    first: int
+    last: int
+    after_uid: int
+
+    @property
+    def count(self) -> int:
+        return max(0, self.last - self.first + 1)
+
+
+class FolderError(SourceError):
+    """One folder cannot be read (missing, not selectable, deleted mid-scan):
+    the scan reports it and goes on with the other folders."""
+
+
 class Source(Protocol):
     id: str
 
@@ -33,16 +63,17 @@ class Source(Protocol):
         """The folders a scan reads, in order."""
         ...
 
-    def open_folder(self, name: str) -> FolderInfo: ...
-
-    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
-        """UIDs greater than `last_uid`, ascending."""
+    def open_folder(self, name: str) -> FolderInfo:
+        """Select a folder; FolderError when it cannot be."""
         ...
 
-    def fetch(
-        self, info: FolderInfo, uids: list[int], batch_size: int
-    ) -> Iterator[list[RawMessage]]:
-        """The header blocks of `uids`, in that order, in batches."""
+    def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
+        """Where the messages with a UID greater than `last_uid` are."""
+        ...
+
+    def fetch(self, info: FolderInfo, new: NewMessages, chunk: int) -> Iterator[list[RawMessage]]:
+        """The header blocks of `new`, in UID order, at most `chunk` a list; a message
+        gone since the listing is left out."""
         ...
 
     def close(self) -> None: ...

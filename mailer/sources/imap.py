@@ -3,6 +3,18 @@
 Everything imapclient returns (bytes-keyed dicts, its exceptions) is turned
 into our types and our errors here. TLS is verified by default; plain text
 is allowed only to a loopback address.
+
+New mail is found and read by message sequence number, so no response grows
+with the folder: after SELECT, the first new message's number comes from one
+ESEARCH (RFC 4731) `MIN`, or, without ESEARCH, from a search over `FETCH n
+(UID)` probes (a few round trips at a million messages; one when no mail
+newer than the last scan was expunged); headers then come by ranges `a:b`.
+`SEARCH UID n:*` listed every UID in one response line, over imaplib's
+1,000,000-byte limit at about 160,000 messages.
+
+A folder that cannot be read (missing, not selectable, deleted while it is
+read) is a `FolderError`, which the scan reports and skips; a failing
+connection or login stays a `SourceError` that stops the scan.
 """
 
 from __future__ import annotations
@@ -10,21 +22,29 @@ from __future__ import annotations
 import contextlib
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import imapclient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from mailer import net
 from mailer.config import Account, Config
 from mailer.core.headers import HEADER_FIELDS
-from mailer.errors import AuthError, ConfigError, ConnectError, SourceError
+from mailer.errors import AuthError, ConfigError, ConnectError, MailerError, SourceError
 from mailer.model import RawMessage
-from mailer.sources.base import DRAFT_KEY_HEADER, FolderInfo, MailItem, draft_keys
+from mailer.sources.base import (
+    DRAFT_KEY_HEADER,
+    FolderError,
+    FolderInfo,
+    MailItem,
+    NewMessages,
+    draft_keys,
+)
 
-FETCH_CHUNK = 2000  # UIDs per FETCH: imapclient 4 refuses ranges; Dovecot lines stop at 64 KB
+FETCH_CHUNK = 2000  # UIDs per FETCH of draft keys: Dovecot's command lines stop at 64 KB
+PROBES = 16  # sequence numbers a round trip asks the UID of, finding new mail without ESEARCH
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
 _KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
 # Everything a command mail is judged by (address, sender, the server's
@@ -101,6 +121,26 @@ def _header_of(row: dict[bytes, Any]) -> bytes:
     return next((v for k, v in row.items() if k.startswith(b"BODY[HEADER")), None) or b""
 
 
+_NOISE = re.compile(
+    r"^[a-z]+ failed: "  # imapclient's "select failed: ", said by our message already
+    r"|\s*\(\d+\.\d+ \+ \d+\.\d+(?: \+ \d+\.\d+)? secs\)\.?$",  # Dovecot's timing
+    re.IGNORECASE,
+)
+
+
+def _refusal(error: Exception) -> str:
+    """What the server said refusing a command, without the parts that change each time."""
+    return _NOISE.sub("", net.reason(error)) or net.reason(error)
+
+
+def _text(data: Any) -> str:
+    """A tagged response's text (imaplib's list of bytes) as one line."""
+    items = data if isinstance(data, list) else [data]
+    return net.one_line(
+        " ".join(i.decode("utf-8", "replace") if isinstance(i, bytes) else str(i) for i in items)
+    )
+
+
 def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
@@ -108,17 +148,32 @@ def _aware(value: Any) -> datetime | None:
 
 
 class ImapSource:
-    def __init__(self, config: Config, client: Any) -> None:
+    """The account's folders as a scan `Source`.
+
+    `reconnect` makes a new logged-in client: with it, a connection the
+    server drops because the selected folder was deleted (Dovecot does) is
+    replaced, and that folder alone is skipped.
+    """
+
+    def __init__(
+        self, config: Config, client: Any, reconnect: Callable[[], Any] | None = None
+    ) -> None:
         account = config.require_account()
         self.id = f"imap:{account.username}@{account.host}"
         self._config = config
-        self._client = client
         self._where = f"{account.host}:{account.port}"
+        self._reconnect = reconnect
+        self._esearch: bool | None = None  # the server has ESEARCH; asked once, before SELECT
+        self._client = self._adopt(client)
+
+    @staticmethod
+    def _adopt(client: Any) -> Any:
         imap = getattr(client, "_imap", None)
         if imap is not None:
             # imapclient turns imaplib's debug on and routes it to logging: a
             # formatted string and a logging call per response line, even unlogged.
             imap.debug = 0
+        return client
 
     def _guard(self, what: str) -> contextlib.AbstractContextManager[None]:
         return _guard(self._where, what)
@@ -149,7 +204,12 @@ class ImapSource:
         return list(dict.fromkeys(folders))
 
     def open_folder(self, name: str) -> FolderInfo:
-        with self._guard(f"opening folder {name!r}"):
+        if self._esearch is None:
+            # asked before SELECT: a CAPABILITY command in a selected folder could
+            # carry EXPUNGE responses and shift the sequence numbers listed below
+            with self._guard("asking for capabilities"):
+                self._esearch = bool(self._client.has_capability("ESEARCH"))
+        with self._in_folder(name, f"opening folder {name!r}"):
             info = self._client.select_folder(name, readonly=True)
         return FolderInfo(
             name=name,
@@ -158,58 +218,171 @@ class ImapSource:
             messages=int(info.get(b"EXISTS", 0)),
         )
 
-    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
-        if info.messages == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1):
-            return []  # nothing new: no SEARCH round trip, keeps a no-op rescan cheap
-        with self._guard(f"searching {info.name!r}"):
-            uids = self._client.search(["UID", f"{last_uid + 1}:*"])
-        # "n:*" always matches the highest UID, even when it is below n
-        return sorted(int(u) for u in uids if int(u) > last_uid)
+    def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
+        n = info.messages
+        if n == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1):
+            # nothing new: no round trip, keeps a no-op rescan cheap
+            return NewMessages(first=n + 1, last=n, after_uid=last_uid)
+        if last_uid == 0:
+            return NewMessages(first=1, last=n, after_uid=0)
+        with self._in_folder(info.name, f"listing new mail in {info.name!r}"):
+            first = self._first_after(info, last_uid)
+        return NewMessages(first=first, last=n, after_uid=last_uid)
 
-    def fetch(
-        self, info: FolderInfo, uids: list[int], batch_size: int
-    ) -> Iterator[list[RawMessage]]:
-        batch: list[RawMessage] = []
-        step = min(FETCH_CHUNK, batch_size)
-        for start in range(0, len(uids), step):
-            chunk = uids[start : start + step]
-            with self._guard(f"fetching headers from {info.name!r}"):
-                batch.extend(self._fetch_chunk(chunk))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+    def _first_after(self, info: FolderInfo, last_uid: int) -> int:
+        """The sequence number of the first message with a UID above `last_uid`
+        (the number after the last message when there is none)."""
+        n = info.messages
+        # UIDs ascend with sequence numbers, each at least one above the one
+        # before: message s has a UID of at least s and at most UIDNEXT-1-(n-s).
+        # So the first new message is at `hi` = last_uid+1 at the latest, and no
+        # earlier than `lo`, where it is when no mail newer than last_uid was
+        # expunged (lo == hi when none was ever: no round trip at all).
+        hi = min(n + 1, last_uid + 1)
+        lo = max(1, n - (info.uidnext - 1 - last_uid) + 1) if info.uidnext else 1
+        lo = min(lo, hi)
+        if lo == hi:
+            return lo
+        if self._esearch and getattr(self._client, "_imap", None) is not None:
+            return self._esearch_min(last_uid, n)
+        return self._probe(lo, hi, last_uid)
 
-    def _fetch_chunk(self, uids: list[int]) -> list[RawMessage]:
-        """One UID FETCH of header fields, read through imaplib under imapclient.
+    def _esearch_min(self, last_uid: int, n: int) -> int:
+        """One ESEARCH: the lowest sequence number of a message with a UID above
+        `last_uid`. `last_uid+1:*` also matches the last message when no UID is
+        that high (RFC 3501 9: `*` is the highest UID in the folder); `fetch`
+        drops that message again by its UID."""
+        imap = self._client._imap
+        typ, data = imap.xatom("SEARCH", "RETURN", "(MIN)", "UID", f"{last_uid + 1}:*")
+        if typ != "OK":
+            raise IMAPClientError(f"SEARCH failed: {_text(data)}")
+        _, answers = imap.response("ESEARCH")
+        for answer in reversed(answers):
+            m = _ESEARCH_MIN.search(answer or b"")
+            if m:
+                return int(m.group(1))
+        return n + 1  # no MIN: nothing matched
+
+    def _probe(self, lo: int, hi: int, last_uid: int) -> int:
+        """The first new message in [lo, hi] (hi: none before it), by the UIDs of up
+        to PROBES sequence numbers a round trip; `lo` is asked first, so a folder
+        where no mail newer than last_uid was expunged takes one round trip."""
+        while lo < hi:
+            span = hi - lo
+            if span <= PROBES:
+                probes = list(range(lo, hi))
+            else:
+                probes = [lo + span * i // PROBES for i in range(PROBES)]
+            uids = self._uids_at(probes)
+            for seq in probes:
+                uid = uids.get(seq)
+                if uid is None or uid > last_uid:  # unknown counts as new: fetch drops it
+                    hi = seq
+                    break
+                lo = seq + 1
+        return lo
+
+    def _uids_at(self, seqs: list[int]) -> dict[int, int]:
+        imap = getattr(self._client, "_imap", None)
+        if imap is None:
+            rows = self._seq_fetch_imapclient(seqs, [b"UID"])
+            return {seq: int(row[b"UID"]) for seq, row in rows.items() if b"UID" in row}
+        typ, data = imap.fetch(",".join(map(str, seqs)), "(UID)")
+        if typ != "OK":
+            raise IMAPClientError(f"FETCH failed: {_text(data)}")
+        found: dict[int, int] = {}
+        for item in data:
+            m = _SEQ_UID.match(item if isinstance(item, bytes) else item[0])
+            if m:
+                found[int(m.group(1))] = int(m.group(2))
+        return found
+
+    def fetch(self, info: FolderInfo, new: NewMessages, chunk: int) -> Iterator[list[RawMessage]]:
+        # Sequence numbers cannot shift while these FETCHes run: after SELECT
+        # this session sends only FETCH and SEARCH, during which a server may
+        # not send EXPUNGE (RFC 3501 7.4.1); mail another client expunges keeps
+        # its number here, and comes back without its header (left out).
+        for start in range(new.first, new.last + 1, chunk):
+            end = min(start + chunk - 1, new.last)
+            with self._in_folder(info.name, f"fetching headers from {info.name!r}"):
+                got = self._fetch_range(start, end)
+            got = [m for m in got if m.uid is not None and m.uid > new.after_uid]
+            got.sort(key=lambda m: m.uid or 0)
+            yield got
+
+    def _fetch_range(self, first: int, last: int) -> list[RawMessage]:
+        """One FETCH of header fields by sequence range, read through imaplib under imapclient.
 
         imapclient's own response parser reads about 25,000 messages/s here;
         imaplib's literal handling on the same connection is about 3x faster,
         and the rest of a FETCH response is simple enough to read with two
-        regexes. `tests/test_imap.py` checks this against `IMAPClient.fetch`.
+        regexes. `tests/test_scan.py` checks this against `IMAPClient.fetch`.
         """
         imap = getattr(self._client, "_imap", None)
         if imap is None:  # a future imapclient without it: take the slow, public road
-            return self._fetch_chunk_imapclient(uids)
-        typ, data = imap.uid("FETCH", uid_set(uids), f"(UID INTERNALDATE {_BODY.decode()})")
+            return self._fetch_range_imapclient(first, last)
+        typ, data = imap.fetch(f"{first}:{last}", f"(UID INTERNALDATE {_BODY.decode()})")
         if typ != "OK":
-            raise SourceError(f"{self._where}: FETCH failed: {data!r}")
+            raise IMAPClientError(f"FETCH failed: {_text(data)}")
         return parse_fetch(data)
 
-    def _fetch_chunk_imapclient(self, uids: list[int]) -> list[RawMessage]:
-        rows = self._client.fetch(uids, [b"INTERNALDATE", _BODY])
+    def _fetch_range_imapclient(self, first: int, last: int) -> list[RawMessage]:
+        rows = self._seq_fetch_imapclient(
+            list(range(first, last + 1)), [b"UID", b"INTERNALDATE", _BODY]
+        )
         out = []
-        for uid in uids:
-            row = rows.get(uid)
-            if row is None:
-                continue  # expunged between SEARCH and FETCH
+        for _seq, row in sorted(rows.items()):
+            header = next((v for k, v in row.items() if k.startswith(b"BODY[HEADER")), None)
+            if header is None or b"UID" not in row:
+                continue  # expunged by another client: its header is gone (NIL)
             out.append(
                 RawMessage(
-                    header=_header_of(row), internaldate=_aware(row.get(b"INTERNALDATE")), uid=uid
+                    header=bytes(header),
+                    internaldate=_aware(row.get(b"INTERNALDATE")),
+                    uid=int(row[b"UID"]),
                 )
             )
         return out
+
+    def _seq_fetch_imapclient(self, seqs: list[int], items: list[bytes]) -> dict[int, Any]:
+        """imapclient's FETCH by sequence numbers (it speaks UIDs unless told)."""
+        self._client.use_uid = False
+        try:
+            return dict(self._client.fetch(seqs, items))
+        finally:
+            self._client.use_uid = True
+
+    @contextlib.contextmanager
+    def _in_folder(self, name: str, what: str) -> Iterator[None]:
+        """Failures while reading folder `name`: the server refusing it (NO: missing,
+        not selectable) is a FolderError; a dropped connection is one when a new
+        connection shows the folder gone (deleted under us), else a SourceError."""
+        try:
+            yield
+        except (IMAPClientAbortError, OSError, ssl.SSLError) as e:
+            why = net.reason(e)
+            if self._vanished(name):
+                raise FolderError(
+                    f"{self._where}: folder {name!r} was deleted while it was read: {why}"
+                ) from None
+            raise SourceError(f"{self._where}: {what} failed: {why}") from None
+        except IMAPClientError as e:
+            raise FolderError(f"{self._where}: {what} failed: {_refusal(e)}") from None
+
+    def _vanished(self, name: str) -> bool:
+        """After a dropped connection: reconnect, and say whether `name` is gone."""
+        if self._reconnect is None:
+            return False
+        try:
+            client = self._adopt(self._reconnect())
+        except MailerError:
+            return False  # the server is down, or refuses us: not this folder's fault
+        _close(self._client)
+        self._client = client
+        try:
+            return not client.folder_exists(name)
+        except (OSError, IMAPClientError, ssl.SSLError):
+            return False
 
     def close(self) -> None:
         _close(self._client)
@@ -315,21 +488,11 @@ class ImapCommandBox:
                     self._client.uid_expunge(uids)
 
 
-def uid_set(uids: list[int]) -> str:
-    """`[1, 2, 3, 7]` -> `"1:3,7"`: short command lines even for large chunks."""
-    parts: list[str] = []
-    run_start = prev = uids[0]
-    for uid in uids[1:]:
-        if uid != prev + 1:
-            parts.append(f"{run_start}:{prev}" if prev != run_start else str(prev))
-            run_start = uid
-        prev = uid
-    parts.append(f"{run_start}:{prev}" if prev != run_start else str(prev))
-    return ",".join(parts)
-
-
 _START = re.compile(rb"\d+ \(")  # "5 (UID ...": a new message; the rest continue one
 _UID = re.compile(rb"\bUID (\d+)")
+_NIL_HEADER = re.compile(rb"BODY\[HEADER[^\]]*\] NIL")  # expunged elsewhere: header gone
+_SEQ_UID = re.compile(rb"(\d+) \(.*\bUID (\d+)")
+_ESEARCH_MIN = re.compile(rb"\bMIN (\d+)")
 _INTERNALDATE = re.compile(
     rb'INTERNALDATE "\s*(\d{1,2})-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([-+])(\d\d)(\d\d)"'
 )
@@ -376,7 +539,9 @@ def parse_fetch(data: list[Any]) -> list[RawMessage]:
 
     Each message is a `(prefix, literal)` tuple followed by the bytes that close
     it; a header fetched as "" or NIL comes as plain bytes with no literal.
-    UID and INTERNALDATE may stand before or after the literal.
+    UID and INTERNALDATE may stand before or after the literal. NIL is a
+    message another client expunged (Dovecot: `[EXPUNGEISSUED]`): it is left
+    out, neither read nor unreadable.
     """
     out: list[RawMessage] = []
     pending: list[bytes] = []  # the response text of the message being read
@@ -387,7 +552,7 @@ def parse_fetch(data: list[Any]) -> list[RawMessage]:
             return
         text = b" ".join(pending)
         m = _UID.search(text)
-        if m:
+        if m and (header or not _NIL_HEADER.search(text)):
             out.append(
                 RawMessage(header=header, internaldate=_internaldate(text), uid=int(m.group(1)))
             )

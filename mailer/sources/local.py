@@ -21,7 +21,7 @@ from pathlib import Path
 from mailer.core.headers import HEADER_LIMIT, header_block
 from mailer.errors import UsageError
 from mailer.model import RawMessage
-from mailer.sources.base import FolderInfo, draft_keys
+from mailer.sources.base import FolderInfo, NewMessages, draft_keys
 
 _DELIVERIES = itertools.count()  # Maildir unique names: deliveries by this process
 
@@ -38,15 +38,20 @@ def _from_line_date(line: bytes) -> datetime | None:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _batched(items: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
-    batch: list[RawMessage] = []
+def _chunked(items: Iterator[RawMessage], size: int) -> Iterator[list[RawMessage]]:
+    chunk: list[RawMessage] = []
     for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _positions(total: int, last_uid: int) -> NewMessages:
+    # a local folder's UIDs are its positions: everything after last_uid is new
+    return NewMessages(first=last_uid + 1, last=total, after_uid=last_uid)
 
 
 class MboxSource:
@@ -74,10 +79,10 @@ class MboxSource:
     def open_folder(self, name: str) -> FolderInfo:
         return FolderInfo(name=name, uidvalidity=None, uidnext=None, messages=len(self._keys))
 
-    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
-        return list(range(last_uid + 1, len(self._keys) + 1))
+    def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
+        return _positions(len(self._keys), last_uid)
 
-    def _messages(self, uids: list[int]) -> Iterator[RawMessage]:
+    def _messages(self, uids: range) -> Iterator[RawMessage]:
         for uid in uids:
             data = self._box.get_bytes(self._keys[uid - 1], from_=True)
             first, _, rest = data.partition(b"\n")
@@ -86,10 +91,8 @@ class MboxSource:
                 when, data = _from_line_date(first), rest
             yield RawMessage(header=header_block(data), internaldate=when, uid=uid)
 
-    def fetch(
-        self, info: FolderInfo, uids: list[int], batch_size: int
-    ) -> Iterator[list[RawMessage]]:
-        return _batched(self._messages(uids), batch_size)
+    def fetch(self, info: FolderInfo, new: NewMessages, chunk: int) -> Iterator[list[RawMessage]]:
+        return _chunked(self._messages(range(new.first, new.last + 1)), chunk)
 
     def close(self) -> None:
         self._box.close()
@@ -123,10 +126,10 @@ class MaildirSource:
         self._listing[name] = sorted(files)
         return FolderInfo(name=name, uidvalidity=None, uidnext=None, messages=len(files))
 
-    def new_uids(self, info: FolderInfo, last_uid: int) -> list[int]:
-        return list(range(last_uid + 1, len(self._listing[info.name]) + 1))
+    def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
+        return _positions(len(self._listing[info.name]), last_uid)
 
-    def _messages(self, files: list[Path], uids: list[int]) -> Iterator[RawMessage]:
+    def _messages(self, files: list[Path], uids: range) -> Iterator[RawMessage]:
         for uid in uids:
             try:
                 with open(files[uid - 1], "rb") as f:
@@ -137,10 +140,9 @@ class MaildirSource:
             when = datetime.fromtimestamp(mtime, UTC)
             yield RawMessage(header=header_block(data), internaldate=when, uid=uid)
 
-    def fetch(
-        self, info: FolderInfo, uids: list[int], batch_size: int
-    ) -> Iterator[list[RawMessage]]:
-        return _batched(self._messages(self._listing[info.name], uids), batch_size)
+    def fetch(self, info: FolderInfo, new: NewMessages, chunk: int) -> Iterator[list[RawMessage]]:
+        uids = range(new.first, new.last + 1)
+        return _chunked(self._messages(self._listing[info.name], uids), chunk)
 
     def close(self) -> None:
         pass

@@ -1,0 +1,64 @@
+"""Files that a kill -9 never leaves half written: the store and its key files.
+
+A temp file in the same directory, fsync, rename over the target, fsync of
+the directory: a reader sees the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from mailer.errors import StoreError
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def tmp_prefix(path: Path) -> str:
+    return f".{path.name}.tmp-"
+
+
+def fsync_dir(directory: Path) -> None:
+    # Makes a rename itself durable. Some file systems refuse fsync on a
+    # directory; the data is already safe in the file then, so go on.
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace `path` atomically (mode 0600); StoreError saying what to do on failure."""
+    tmp = path.parent / f"{tmp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+        try:
+            os.fchmod(fd, FILE_MODE)  # exact, whatever the umask
+            with os.fdopen(fd, "wb") as f:
+                fd = -1  # the file object owns it now
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            if fd >= 0:
+                os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise StoreError(
+                f"cannot write store {path}: {one_line(e.strerror or e)}",
+                hint="check free disk space and that its directory is writable",
+            ) from e
+        raise
+    fsync_dir(path.parent)
