@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import heapq
 import os
 import struct
 import sys
@@ -113,13 +114,29 @@ class KeySet:
         """How many keys came from the log (the rest from the base)."""
         return len(self._added)
 
+    def merged(self, new: Iterable[int]) -> array[int]:
+        """Every key and `new` ones, sorted, as one array: at a million keys, without a
+        list or set of them all (a merge of the sorted base with the few others)."""
+        others = sorted(self._added.union(new))
+        out = array("Q")
+        last = -1
+        for number in heapq.merge(self._base, others):
+            if number != last:
+                out.append(number)
+                last = number
+        return out
+
     def add_all(self, numbers: Iterable[int]) -> None:
         """Keys this process appended and committed to the log."""
         self._added.update(numbers)
 
 
 def encode_base(numbers: Iterable[int]) -> bytes:
-    keys = array("Q", sorted(set(numbers)))
+    return _encode_sorted(array("Q", sorted(set(numbers))))
+
+
+def _encode_sorted(keys: array[int]) -> bytes:
+    """A base of `keys`, sorted and distinct already (changed in place)."""
     if sys.byteorder == "little":
         keys.byteswap()
     body = _HEADER.pack(MAGIC, len(keys)) + keys.tobytes()
@@ -239,7 +256,7 @@ class KeyFiles:
         if not new:
             return ref if ref is not None else self.replace([])
         if ref is None or keys.log_keys + len(new) > max(MIN_LOG_KEYS, len(keys) // 8):
-            return self.replace([*keys, *new])
+            return self._write_base(_encode_sorted(keys.merged(new)))
         path = self.log_path(ref.id)
         record = encode_record(new)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
@@ -258,7 +275,13 @@ class KeyFiles:
 
     def replace(self, numbers: Iterable[int]) -> KeysRef:
         """A new base holding exactly `numbers`, with an empty log (the caller commits it)."""
-        payload = encode_base(numbers)
+        return self._write_base(encode_base(numbers))
+
+    def merge(self, keys: KeySet) -> KeysRef:
+        """A new base of `keys`, its log merged in (the caller commits it)."""
+        return self._write_base(_encode_sorted(keys.merged(())))
+
+    def _write_base(self, payload: bytes) -> KeysRef:
         # named by its content: the same keys make the same file (a rebuild that finds
         # nothing new leaves every byte of the store as it was)
         ident = payload[-_DIGEST:][:6].hex()

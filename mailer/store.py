@@ -1328,7 +1328,9 @@ class _KeysWrite:
     def compact(self, db: TinyDB) -> None:
         keys = self(db)
         if keys.log_keys:
-            self.replace(db, list(keys))
+            self._new = self._files.merge(keys)
+            self._replaced = True
+            _put_keys_ref(db, self._new)
 
     def committed(self) -> None:
         """The store file names what this transaction wrote (run under the lock)."""
