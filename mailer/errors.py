@@ -54,9 +54,15 @@ class AuthError(SourceError):
     """The server refused the login."""
 
 
+def one_line(text: object) -> str:
+    """`text` with its whitespace (line breaks of server replies, library messages)
+    collapsed: an error is one line."""
+    return " ".join(str(text).split())
+
+
 def describe(error: BaseException) -> str:
     """One line: a MailerError's own message, otherwise the type too (a bug)."""
-    text = " ".join(str(error).split())
+    text = one_line(error)
     if isinstance(error, MailerError):
         return text or type(error).__name__
     return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -11,14 +11,10 @@ import os
 import secrets
 from pathlib import Path
 
-from mailer.errors import StoreError
+from mailer.errors import StoreError, one_line
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def tmp_prefix(path: Path) -> str:

@@ -35,12 +35,12 @@ import struct
 import sys
 import zlib
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailer.errors import StoreFormatError
-from mailer.files import FILE_MODE, fsync_dir, one_line, write_atomic
+from mailer.errors import StoreFormatError, one_line
+from mailer.files import FILE_MODE, fsync_dir, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -61,7 +61,7 @@ class KeysRef:
         return {"id": self.id, "log": self.log, "count": self.count}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, object]) -> KeysRef:
+    def from_doc(cls, doc: Mapping[str, object]) -> KeysRef:
         ident, log, count = doc.get("id"), doc.get("log"), doc.get("count")
         if not isinstance(ident, str) or not ident.isalnum():
             raise ValueError(f"keys id {ident!r}")

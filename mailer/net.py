@@ -8,7 +8,7 @@ import socket
 import ssl
 from pathlib import Path
 
-from mailer.errors import ConfigError
+from mailer.errors import ConfigError, one_line
 
 
 def is_loopback(host: str) -> bool:
@@ -29,11 +29,6 @@ def tls_context(ca_file: Path | None, key: str) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as e:
             raise ConfigError(f"{key} {ca_file}: cannot load: {reason(e)}") from None
     return ctx
-
-
-def one_line(text: str) -> str:
-    # server replies and library messages may span lines; errors must not
-    return " ".join(text.split())
 
 
 def reason(e: BaseException) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from mailer import credentials, net
 from mailer.config import Config
-from mailer.errors import AuthError, ConfigError, ConnectError, MailerError
+from mailer.errors import AuthError, ConfigError, ConnectError, MailerError, one_line
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 _CONNECT_HINT = "check smtp.host, smtp.port and smtp.security, and that the server is up"
@@ -85,7 +85,7 @@ def tls_context(settings: SmtpSettings) -> ssl.SSLContext:
 
 def _reply(code: int, msg: bytes | str) -> str:
     text = msg.decode(errors="replace") if isinstance(msg, bytes) else str(msg)
-    return net.one_line(f"{code} {text}")
+    return one_line(f"{code} {text}")
 
 
 def _reason(e: BaseException) -> str:

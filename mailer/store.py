@@ -54,18 +54,13 @@ from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
-
-try:
-    import orjson
-except ImportError:  # a system Python without it: the standard library does the same
-    orjson = None  # type: ignore[assignment]
 from tinydb.storages import Storage
 
 from mailer.core import undo as core_undo
 from mailer.core.contacts import fold
 from mailer.core.undo import Past
-from mailer.errors import MailerError, StoreError, StoreFormatError, UsageError
-from mailer.files import DIR_MODE, FILE_MODE, one_line, tmp_prefix, write_atomic
+from mailer.errors import MailerError, StoreError, StoreFormatError, UsageError, one_line
+from mailer.files import DIR_MODE, FILE_MODE, tmp_prefix, write_atomic
 from mailer.keystore import KeyFileError, KeyFiles, KeySet, KeysRef, key_number, key_text
 from mailer.model import (
     CommandRecord,
@@ -78,6 +73,11 @@ from mailer.model import (
     Parsed,
     log_entry,
 )
+
+try:
+    import orjson
+except ImportError:  # a system Python without it: the standard library does the same
+    orjson = None  # type: ignore[assignment]
 
 CONTACTS = "contacts"
 FOLDERS = "folders"
@@ -478,7 +478,7 @@ class Store:
         which the transaction then writes: until it does, the old store stands)."""
         numbers = {key_number(k) for d in data[SEEN].values() for k in str(d.get("k", "")).split()}
         with _blame_the_data(self.path, data):
-            ref = _ref_of(self.path, data)
+            ref = _ref_of(self.path, list((data.get(KEYS) or {}).values()))
         if ref is not None:  # seen keys written by an older mailer after a move
             numbers.update(self._keys.load(ref))
         new = self._keys.replace(numbers)
@@ -770,13 +770,10 @@ class Store:
         if not interactions:
             return 0, 0
         docs = _raw_docs(db, CONTACTS)
-        ids: dict[str, str] = {}
-        aliases: dict[str, str] = {}
-        for doc_id, d in docs.items():
-            email = str(d.get("email", ""))
-            ids[email.lower()] = doc_id
-            for a in d.get("aliases") or ():
-                aliases[str(a)] = email
+        ids = _contact_ids(docs)
+        aliases = {
+            str(a): str(d.get("email", "")) for d in docs.values() for a in d.get("aliases") or ()
+        }
         if aliases:  # mail from another address of a merged contact counts for the contact
             interactions = [
                 dataclasses.replace(it, email=aliases[it.email]) if it.email in aliases else it
@@ -785,20 +782,7 @@ class Store:
         touched = {it.email for it in interactions}
         existing = {e: Contact.from_doc(docs[ids[e]]) for e in touched if e in ids}
         changed = fold(existing, interactions)
-
-        updated = inserted = 0
-        next_id = max(map(int, docs), default=0) + 1
-        for email in sorted(changed):
-            doc = changed[email].to_doc()
-            if email in ids:
-                docs[ids[email]] = doc
-                updated += 1
-            else:
-                docs[str(next_id)] = doc
-                next_id += 1
-                inserted += 1
-        _changed(db)
-        return inserted, updated
+        return _put_contacts(db, docs, ids, {e: changed[e].to_doc() for e in sorted(changed)})
 
     # -- command mail --------------------------------------------------------
 
@@ -1140,29 +1124,14 @@ class Store:
 
         One transaction: a scan committing meanwhile waits, so neither loses
         the other's update (an address book import, say, decides from the
-        contacts as they are under the lock). One TinyDB update and one insert
-        for the whole batch: TinyDB copies its whole table on every call, so a
-        call per contact made an import of 50,000 take minutes.
+        contacts as they are under the lock). Written on the stored documents
+        in one pass: TinyDB copies its whole table on every call, so a call per
+        contact made an import of 50,000 take minutes.
         """
         with self.transaction() as db:
-            table = db.table(CONTACTS)
-            docs = table.all()
-            ids = _email_ids(docs)
-            changed: dict[str, dict[str, Any]] = {}
-            new: dict[str, dict[str, Any]] = {}
-            for c in change([Contact.from_doc(d) for d in docs]):
-                (changed if c.email in ids else new)[c.email] = c.to_doc()
-            if changed:
-
-                def replace(doc: MutableMapping[str, Any]) -> None:
-                    # The doc with id ids[e] is the one whose email is e (_email_ids).
-                    new_doc = changed[str(doc.get("email", "")).lower()]
-                    doc.clear()
-                    doc.update(new_doc)
-
-                table.update(replace, doc_ids=[ids[e] for e in changed])
-            if new:
-                table.insert_multiple(new.values())
+            docs = _raw_docs(db, CONTACTS)
+            changes = change([Contact.from_doc(d) for d in docs.values()])
+            _put_contacts(db, docs, _contact_ids(docs), {c.email: c.to_doc() for c in changes})
 
     def seen_keys(self) -> set[str]:
         """The keys of every message counted so far (as 16 hex digits: see `counted`)."""
@@ -1195,34 +1164,24 @@ class Store:
         aside_failures = [dict(d) for d in (data.get(FAILURES) or {}).values()]
         read = {d.get("source") for d in aside_folders}
         with self._with_keys() as (keys_of, db):
-            table = db.table(CONTACTS)
-            docs = table.all()
+            docs = _raw_docs(db, CONTACTS)
             try:
                 counted = {key_text(n) for n in keys_of(db)}
             except KeyFileError:
                 counted = set()  # lost: the rebuild has counted everything again
-            decided = decide([Contact.from_doc(d) for d in docs], counted)
+            decided = decide([Contact.from_doc(d) for d in docs.values()], counted)
             if decided is None:
                 return False
             contacts, seen = decided
 
             new = {c.email: c.to_doc() for c in contacts}
-            ids = _email_ids(docs)
-            present = [ids[e] for e in new if e in ids]
-            if present:  # one pass over the table, as in _fold_into
-
-                def apply(doc: MutableMapping[str, Any]) -> None:
-                    replacement = new[str(doc.get("email", "")).lower()]
-                    doc.clear()
-                    doc.update(replacement)
-
-                table.update(apply, doc_ids=present)
-            gone = [doc_id for email, doc_id in ids.items() if email not in new]
+            ids = _contact_ids(docs)
+            gone = [e for e in ids if e not in new]
+            for email in gone:
+                del docs[ids.pop(email)]
             if gone:
-                table.remove(doc_ids=gone)
-            inserts = [doc for email, doc in new.items() if email not in ids]
-            if inserts:
-                table.insert_multiple(inserts)
+                _changed(db)
+            _put_contacts(db, docs, ids, new)
 
             keys_of.replace(db, [key_number(k) for k in seen])
             folders = db.table(FOLDERS)
@@ -1277,9 +1236,38 @@ def _changed(db: TinyDB) -> None:
     storage.write(storage.data)
 
 
-def _ref_of(path: Path, data: Data) -> KeysRef | None:
-    """The KeysRef the store file names, if any."""
-    docs = list((data.get(KEYS) or {}).values())
+def _contact_ids(docs: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Stored contact id by lower-case email."""
+    return {str(d.get("email", "")).lower(): doc_id for doc_id, d in docs.items()}
+
+
+def _put_contacts(
+    db: TinyDB,
+    docs: dict[str, dict[str, Any]],
+    ids: Mapping[str, str],
+    new: Mapping[str, dict[str, Any]],
+) -> tuple[int, int]:
+    """Write `new` (email -> document) into the stored contacts `docs` (ids by email
+    in `ids`), in one pass: a contact already there keeps its id, the others get the
+    next ids in `new`'s order, as TinyDB gives them. (inserted, updated)."""
+    if not new:
+        return 0, 0
+    inserted = updated = 0
+    next_id = max(map(int, docs), default=0) + 1
+    for email, doc in new.items():
+        if email in ids:
+            docs[ids[email]] = doc
+            updated += 1
+        else:
+            docs[str(next_id)] = doc
+            next_id += 1
+            inserted += 1
+    _changed(db)
+    return inserted, updated
+
+
+def _ref_of(path: Path, docs: Sequence[Mapping[str, Any]]) -> KeysRef | None:
+    """The KeysRef the documents of the keys table name, if any."""
     if not docs:
         return None
     try:
@@ -1304,8 +1292,7 @@ class _KeysWrite:
     def __call__(self, db: TinyDB) -> KeySet:
         """The keys the store file names (read under its lock; leftovers removed)."""
         if self._keys is None:
-            docs = db.table(KEYS).all()
-            self._ref = _ref_of(self._store.path, {KEYS: {"1": dict(docs[0])}} if docs else {})
+            self._ref = _ref_of(self._store.path, db.table(KEYS).all())
             self._keys = self._files.load(self._ref)
             self._files.remove_others(self._ref)
         return self._keys
@@ -1314,23 +1301,25 @@ class _KeysWrite:
         """Write keys not among those read; the store file written next commits them."""
         if numbers:
             keys = self(db)
-            self._new = self._files.add(self._ref, keys, numbers)
+            new = self._files.add(self._ref, keys, numbers)
             self._added = numbers
-            self._replaced = self._ref is None or self._new.id != self._ref.id
-            _put_keys_ref(db, self._new)
+            self._name(db, new, replaced=self._ref is None or new.id != self._ref.id)
 
     def replace(self, db: TinyDB, numbers: list[int]) -> None:
         """Make `numbers` the keys, whatever they were (even unreadable)."""
-        self._new = self._files.replace(numbers)
-        self._replaced = True
-        _put_keys_ref(db, self._new)
+        self._name(db, self._files.replace(numbers), replaced=True)
 
     def compact(self, db: TinyDB) -> None:
         keys = self(db)
         if keys.log_keys:
-            self._new = self._files.merge(keys)
-            self._replaced = True
-            _put_keys_ref(db, self._new)
+            self._name(db, self._files.merge(keys), replaced=True)
+
+    def _name(self, db: TinyDB, new: KeysRef, *, replaced: bool) -> None:
+        """Make the store file name `new` (a new base when `replaced`, else a longer log)."""
+        self._new, self._replaced = new, replaced
+        table = db.table(KEYS)
+        table.truncate()
+        table.insert(new.to_doc())
 
     def committed(self) -> None:
         """The store file names what this transaction wrote (run under the lock)."""
@@ -1344,12 +1333,6 @@ class _KeysWrite:
         else:
             self._files.forget()
             self._files.remove_others(new)  # the base it replaced
-
-
-def _put_keys_ref(db: TinyDB, ref: KeysRef) -> None:
-    table = db.table(KEYS)
-    table.truncate()
-    table.insert(ref.to_doc())
 
 
 def _draft(doc: Any) -> DraftRecord:

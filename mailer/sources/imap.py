@@ -32,7 +32,14 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from mailer import net
 from mailer.config import Account, Config
 from mailer.core.headers import HEADER_FIELDS
-from mailer.errors import AuthError, ConfigError, ConnectError, MailerError, SourceError
+from mailer.errors import (
+    AuthError,
+    ConfigError,
+    ConnectError,
+    MailerError,
+    SourceError,
+    one_line,
+)
 from mailer.model import RawMessage
 from mailer.sources.base import (
     DRAFT_KEY_HEADER,
@@ -136,7 +143,7 @@ def _refusal(error: Exception) -> str:
 def _text(data: Any) -> str:
     """A tagged response's text (imaplib's list of bytes) as one line."""
     items = data if isinstance(data, list) else [data]
-    return net.one_line(
+    return one_line(
         " ".join(i.decode("utf-8", "replace") if isinstance(i, bytes) else str(i) for i in items)
     )
 
