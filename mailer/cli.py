@@ -384,8 +384,9 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     row = app.contact_rows(obj.config, now, [contact])[0]
     gap = row["rhythm_days"]
     row["rhythm"] = f"every ~{about(gap)}" if gap is not None else "too little history"
-    row["history"] = f"{history.sparkline(contact.months, now)}  (24 months to {now:%Y-%m})"
     store = app.store(obj.config)
+    months = store.history(contact.email)
+    row["history"] = f"{history.sparkline(months, now)}  (24 months to {now:%Y-%m})"
     row["logged"] = [f"{e.when} {e.text}" for e in store.logged(contact.email)]
     row["intros"] = [
         f"with {i.other(contact.email)}: {i.state} {i.asked_at[:10]}"

@@ -7,11 +7,18 @@ the directory: a reader sees the old file or the new one, never a mix.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from mailer.errors import StoreError, one_line
+
+try:
+    import orjson
+except ImportError:  # a system Python without it: the standard library does the same
+    orjson = None  # type: ignore[assignment]
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -58,3 +65,30 @@ def write_atomic(path: Path, payload: bytes) -> None:
             ) from e
         raise
     fsync_dir(path.parent)
+
+
+def json_bytes(data: Any) -> bytes:
+    """`data` as compact UTF-8 JSON (what the store and the files beside it hold)."""
+    if orjson is not None:
+        # The same bytes as json.dumps below, 10-15 times faster: a commit of a few
+        # messages rewrites the whole store file.
+        with contextlib.suppress(TypeError, ValueError):  # lone surrogates, huge ints
+            payload: bytes = orjson.dumps(data)
+            return payload
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates (from undecodable headers) are not UTF-8; JSON escapes
+        # keep them, and the file stays valid UTF-8.
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode(
+            "ascii"
+        )
+
+
+def json_value(raw: bytes) -> Any:
+    """What `json_bytes` wrote; ValueError or RecursionError if it is not JSON."""
+    if orjson is not None:
+        with contextlib.suppress(ValueError):  # orjson refuses escaped lone surrogates
+            return orjson.loads(raw)
+    return json.loads(raw)

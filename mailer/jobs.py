@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mailer import app, clock
-from mailer import drafts as drafting
 from mailer.config import Config
 from mailer.daemon import Daemon, JobSpec, job_states, next_run, single_instance
 from mailer.model import iso, parse_iso
@@ -44,6 +43,8 @@ def scan_job(config: Config) -> JobSpec:
 
 def drafts_job(config: Config) -> JobSpec:
     def run(now: datetime) -> None:
+        from mailer import drafts as drafting  # here: `mailer status` needs no templates
+
         store = app.store(config)
         owner = (config.me_name, app.owner_address(config))
         with app.imap_source(config) as source:

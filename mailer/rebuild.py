@@ -186,7 +186,7 @@ def combine(current: Sequence[Contact], rebuilt: Sequence[Contact]) -> Outcome:
         added=len(added),
         kept=tuple(kept),
         kept_with_mail=tuple(e for e in kept if _has_mail(before[e])),
-        history=sum(1 for c in out if c.months),
+        history=sum(1 for c in out if c.has_history),
         changed=sum(1 for c in out if before.get(c.email) != c),
     )
 
@@ -380,7 +380,7 @@ def _rebuild(
     for p in readable:
         report.sources[by_source[p.source]] = _read(config, aside, p, now, progress)
     if report.dry_run:
-        report.outcome = combine(main.contacts(), aside.contacts())
+        report.outcome = combine(main.contacts_with_history(), aside.contacts_with_history())
         return
 
     for attempt in range(CATCH_UPS + 1):
@@ -416,7 +416,7 @@ def _decider(
     the contacts they made keep them), and forgotten otherwise, so that the
     next scan counts them into the rebuilt contacts.
     """
-    rebuilt = aside.contacts()
+    rebuilt = aside.contacts_with_history()
     aside_seen = aside.seen_keys()
 
     def decide(current: list[Contact], seen: set[str]) -> tuple[Sequence[Contact], set[str]] | None:

@@ -33,7 +33,6 @@ import dataclasses
 import errno
 import fcntl
 import functools
-import json
 import os
 import stat
 import threading
@@ -60,7 +59,8 @@ from mailer.core import undo as core_undo
 from mailer.core.contacts import fold
 from mailer.core.undo import Past
 from mailer.errors import MailerError, StoreError, StoreFormatError, UsageError, one_line
-from mailer.files import DIR_MODE, FILE_MODE, tmp_prefix, write_atomic
+from mailer.files import DIR_MODE, FILE_MODE, json_bytes, json_value, tmp_prefix, write_atomic
+from mailer.histories import HistoryFiles
 from mailer.keystore import KeyFileError, KeyFiles, KeySet, KeysRef, key_number, key_text
 from mailer.model import (
     CommandRecord,
@@ -74,15 +74,11 @@ from mailer.model import (
     log_entry,
 )
 
-try:
-    import orjson
-except ImportError:  # a system Python without it: the standard library does the same
-    orjson = None  # type: ignore[assignment]
-
 CONTACTS = "contacts"
 FOLDERS = "folders"
 SEEN = "seen"  # message keys, as stores before the key files kept them
 KEYS = "keys"  # one document: the KeysRef of the key files
+HISTORY = "history"  # one document: the id of the history file (mailer.histories)
 FAILURES = "failures"
 META = "meta"
 DRAFTS = "drafts"
@@ -224,7 +220,7 @@ def _decode(path: Path, raw: bytes | None) -> Data:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = json_value(raw)
     except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError
         raise StoreError(
             f"store {path} is unreadable: {one_line(e)}",
@@ -391,29 +387,16 @@ def _blame_the_data(path: Path, data: Data) -> Iterator[None]:
 
 
 def _encode(data: Data) -> bytes:
-    if orjson is not None:
-        # The same bytes as json.dumps below, 10-15 times faster: a commit of a few
-        # messages rewrites the whole file (18 MB at 20,000 contacts with histories).
-        with contextlib.suppress(TypeError, ValueError):  # lone surrogates, huge ints
-            payload: bytes = orjson.dumps(data)
-            return payload
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        # Lone surrogates (from undecodable headers) are not UTF-8; JSON escapes
-        # keep them, and the file stays valid UTF-8.
-        return json.dumps(data, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode(
-            "ascii"
-        )
+    return json_bytes(data)
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Delete temp files of writers killed mid-write (call only under the lock)."""
+    """Delete temp files of writers killed mid-write: of the store file and of the files
+    beside it (call only under the lock, which every writer of them holds)."""
     prefix = tmp_prefix(path)
     with contextlib.suppress(OSError):
         for name in os.listdir(path.parent):
-            if name.startswith(prefix):
+            if name.startswith(prefix) or (name.startswith(f".{path.name}.") and ".tmp-" in name):
                 with contextlib.suppress(OSError):
                     os.unlink(path.parent / name)
 
@@ -435,6 +418,7 @@ class Store:
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lock_timeout = lock_timeout
         self._keys = KeyFiles(self.path)
+        self._histories = HistoryFiles(self.path)
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -458,6 +442,9 @@ class Store:
             storage = _MemoryStorage(data, path=self.path, writable=True)
             if data.get(SEEN):
                 self._move_seen_to_key_files(data)
+                storage.changed = True
+            if _months_in_docs(data):
+                self._move_months_to_history_file(data)
                 storage.changed = True
             try:
                 with _blame_the_data(self.path, data):
@@ -485,12 +472,26 @@ class Store:
         data.pop(SEEN)
         data[KEYS] = {"1": new.to_doc()}
 
+    def _move_months_to_history_file(self, data: Data) -> None:
+        """Move the histories of a store written before the history file into one (in
+        `data`, which the transaction then writes: until it does, the old store stands).
+        A history in a document is newer than the file's (an older mailer wrote it)."""
+        with _blame_the_data(self.path, data):
+            ident = _history_id(self.path, list((data.get(HISTORY) or {}).values()))
+        months = dict(self._histories.load(ident))
+        for doc in (data.get(CONTACTS) or {}).values():
+            text = doc.pop("months", None)
+            if isinstance(text, str) and text:
+                months[str(doc.get("email", ""))] = text
+        data[HISTORY] = {"1": {"id": self._histories.write(months), "contacts": len(months)}}
+
     @contextlib.contextmanager
-    def _with_keys(self) -> Iterator[tuple[_KeysWrite, TinyDB]]:
-        """A transaction that reads or adds message keys (see `_KeysWrite`)."""
-        keys_of = _KeysWrite(self)
-        with self.transaction(on_commit=keys_of.committed) as db:
-            yield keys_of, db
+    def _with_files(self) -> Iterator[tuple[_Beside, TinyDB]]:
+        """A transaction that reads or writes the files beside the store file: message
+        keys (`_KeysWrite`) and histories (`_HistoryWrite`)."""
+        files = _Beside(self)
+        with self.transaction(on_commit=files.committed) as db:
+            yield files, db
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[TinyDB]:
@@ -596,8 +597,19 @@ class Store:
     # -- contacts ----------------------------------------------------------
 
     def contacts(self) -> list[Contact]:
-        """All contacts, by email."""
+        """All contacts, by email (without their `months`: see `contacts_with_history`)."""
         return self.contacts_and_drafts()[0]
+
+    def contacts_with_history(self) -> list[Contact]:
+        """All contacts, by email, each with its monthly history (from the history file)."""
+        with self._with_files() as (files, db):
+            contacts = _with_months(_raw_docs(db, CONTACTS).values(), files.history(db))
+        return sorted(contacts, key=lambda c: c.email)
+
+    def history(self, email: str) -> str:
+        """The monthly history of contact `email` (core.history's string; "" for none)."""
+        with self._with_files() as (files, db):
+            return files.history(db).get(email.strip().lower(), "")
 
     def contact(self, email: str) -> Contact | None:
         email = email.strip().lower()
@@ -647,7 +659,7 @@ class Store:
         """
         from mailer.core.contacts import merge
 
-        with self.transaction() as db:
+        with self._with_files() as (files, db):
             table = db.table(CONTACTS)
             docs = table.all()
             ids = _email_ids(docs)
@@ -655,12 +667,17 @@ class Store:
                 if email not in ids:
                     raise UsageError(f"no contact {email}")
             by_id = {d.doc_id: d for d in docs}
+            months = files.history(db)
+
+            def read(email: str) -> Contact:
+                c = Contact.from_doc(by_id[ids[email]])
+                return dataclasses.replace(c, months=months.get(email, ""))
+
             try:
-                merged = merge(
-                    Contact.from_doc(by_id[ids[keep]]), Contact.from_doc(by_id[ids[other]])
-                )
+                merged = merge(read(keep), read(other))
             except ValueError as e:
                 raise UsageError(str(e)) from None
+            files.history.put(db, {keep: merged.months}, gone=[other])
             table.update(_replace_with(merged.to_doc()), doc_ids=[ids[keep]])
             table.remove(doc_ids=[ids[other]])
             for name in (DRAFTS, LOGGED):
@@ -710,8 +727,8 @@ class Store:
         among the most recent ones and counted in the total.
         """
         recorded = 0
-        with self._with_keys() as (keys_of, db):
-            result = self._count_new(db, parsed, keys_of)
+        with self._with_files() as (files, db):
+            result = self._count_new(db, parsed, files)
             folders = db.table(FOLDERS)
             doc_id, old = _find_folder(folders.all(), state.source, state.folder)
             if old is not None and old.uidvalidity == state.uidvalidity:
@@ -723,9 +740,9 @@ class Store:
 
         return dataclasses.replace(result, failures_recorded=recorded)
 
-    def _count_new(self, db: TinyDB, parsed: Sequence[Parsed], keys_of: _KeysWrite) -> BatchResult:
+    def _count_new(self, db: TinyDB, parsed: Sequence[Parsed], files: _Beside) -> BatchResult:
         """Fold the interactions of messages not counted before; remember their keys."""
-        seen = keys_of(db) if any(p.interactions for p in parsed) else KeySet.empty()
+        seen = files.keys(db) if any(p.interactions for p in parsed) else KeySet.empty()
         new_keys: list[int] = []
         batch: set[int] = set()
         interactions: list[Interaction] = []
@@ -749,8 +766,8 @@ class Store:
             else:
                 skipped += 1
 
-        created, updated = self._fold_into(db, interactions)
-        keys_of.add(db, new_keys)
+        created, updated = self._fold_into(db, interactions, files.history)
+        files.keys.add(db, new_keys)
         return BatchResult(
             new=len(new_keys),
             duplicates=duplicates,
@@ -763,7 +780,9 @@ class Store:
         )
 
     @staticmethod
-    def _fold_into(db: TinyDB, interactions: list[Interaction]) -> tuple[int, int]:
+    def _fold_into(
+        db: TinyDB, interactions: list[Interaction], history: _HistoryWrite
+    ) -> tuple[int, int]:
         """Fold interactions into the contacts table: O(contacts + interactions), on the
         stored documents themselves (TinyDB's copies of 20,000 contacts cost more than a
         small batch's whole fold)."""
@@ -780,8 +799,14 @@ class Store:
                 for it in interactions
             ]
         touched = {it.email for it in interactions}
-        existing = {e: Contact.from_doc(docs[ids[e]]) for e in touched if e in ids}
+        months = history(db)
+        existing = {
+            e: dataclasses.replace(Contact.from_doc(docs[ids[e]]), months=months.get(e, ""))
+            for e in touched
+            if e in ids
+        }
         changed = fold(existing, interactions)
+        history.put(db, {e: c.months for e, c in changed.items()})
         return _put_contacts(db, docs, ids, {e: changed[e].to_doc() for e in sorted(changed)})
 
     # -- command mail --------------------------------------------------------
@@ -799,13 +824,13 @@ class Store:
         (`undo <id>`) and what the mail changed (core.undo.record_changes),
         taken from exactly what is written.
         """
-        with self._with_keys() as (keys_of, db):
+        with self._with_files() as (files, db):
             records = db.table(COMMANDS)
             record_docs = records.all()
             if any(d.get("key") == key for d in record_docs):
                 return None
             if parsed:
-                self._count_new(db, parsed, keys_of)
+                self._count_new(db, parsed, files)
             table = db.table(CONTACTS)
             docs = table.all()
             contacts = {str(d.get("email", "")): Contact.from_doc(d) for d in docs}
@@ -1019,8 +1044,8 @@ class Store:
     def compact(self) -> None:
         """Merge the log of message keys into a new base (housekeeping: loads stay quick),
         and remove key files of killed writers."""
-        with self._with_keys() as (keys_of, db):
-            keys_of.compact(db)
+        with self._with_files() as (files, db):
+            files.keys.compact(db)
 
     # -- drafts ------------------------------------------------------------
 
@@ -1109,8 +1134,9 @@ class Store:
 
         UsageError if one of them exists already (nothing is written then).
         """
+        contacts = list(contacts)
         docs = [c.to_doc() for c in contacts]
-        with self.transaction() as db:
+        with self._with_files() as (files, db):
             table = db.table(CONTACTS)
             known = set(_email_ids(table.all()))
             for doc in docs:
@@ -1118,6 +1144,7 @@ class Store:
                     raise UsageError(f"contact {doc['email']} already exists")
                 known.add(doc["email"])
             table.insert_multiple(docs)
+            files.history.put(db, {c.email: c.months for c in contacts if c.months})
 
     def update_contacts(self, change: Callable[[list[Contact]], Sequence[Contact]]) -> None:
         """Read every contact, let `change` return the new or changed ones, write them.
@@ -1128,20 +1155,22 @@ class Store:
         in one pass: TinyDB copies its whole table on every call, so a call per
         contact made an import of 50,000 take minutes.
         """
-        with self.transaction() as db:
+        with self._with_files() as (files, db):
             docs = _raw_docs(db, CONTACTS)
             changes = change([Contact.from_doc(d) for d in docs.values()])
             _put_contacts(db, docs, _contact_ids(docs), {c.email: c.to_doc() for c in changes})
+            if any(c.months for c in changes):
+                files.history.put(db, {c.email: c.months for c in changes if c.months})
 
     def seen_keys(self) -> set[str]:
         """The keys of every message counted so far (as 16 hex digits: see `counted`)."""
-        with self._with_keys() as (keys_of, db):
-            return {key_text(n) for n in keys_of(db)}
+        with self._with_files() as (files, db):
+            return {key_text(n) for n in files.keys(db)}
 
     def counted(self, key: str) -> bool:
         """Whether the message of key `key` was counted."""
-        with self._with_keys() as (keys_of, db):
-            return key_number(key) in keys_of(db)
+        with self._with_files() as (files, db):
+            return key_number(key) in files.keys(db)
 
     def swap_rebuilt(
         self,
@@ -1163,16 +1192,17 @@ class Store:
         aside_folders = [dict(d) for d in (data.get(FOLDERS) or {}).values()]
         aside_failures = [dict(d) for d in (data.get(FAILURES) or {}).values()]
         read = {d.get("source") for d in aside_folders}
-        with self._with_keys() as (keys_of, db):
+        with self._with_files() as (files, db):
             docs = _raw_docs(db, CONTACTS)
             try:
-                counted = {key_text(n) for n in keys_of(db)}
+                counted = {key_text(n) for n in files.keys(db)}
             except KeyFileError:
                 counted = set()  # lost: the rebuild has counted everything again
-            decided = decide([Contact.from_doc(d) for d in docs.values()], counted)
+            decided = decide(_with_months(docs.values(), files.history(db)), counted)
             if decided is None:
                 return False
             contacts, seen = decided
+            files.history.replace(db, {c.email: c.months for c in contacts})
 
             new = {c.email: c.to_doc() for c in contacts}
             ids = _contact_ids(docs)
@@ -1183,7 +1213,7 @@ class Store:
                 _changed(db)
             _put_contacts(db, docs, ids, new)
 
-            keys_of.replace(db, [key_number(k) for k in seen])
+            files.keys.replace(db, [key_number(k) for k in seen])
             folders = db.table(FOLDERS)
             unread = [dict(d) for d in folders.all() if d.get("source") not in read]
             folders.truncate()
@@ -1274,6 +1304,83 @@ def _ref_of(path: Path, docs: Sequence[Mapping[str, Any]]) -> KeysRef | None:
         return KeysRef.from_doc(docs[0])
     except ValueError as e:
         raise _format_error(path, f"{KEYS} document does not name key files ({e})") from None
+
+
+def _with_months(docs: Iterable[Mapping[str, Any]], months: Mapping[str, str]) -> list[Contact]:
+    """Contacts from their documents, each with its history from `months`."""
+    out = []
+    for doc in docs:
+        c = Contact.from_doc(dict(doc))
+        out.append(dataclasses.replace(c, months=months.get(c.email, c.months)))
+    return out
+
+
+def _months_in_docs(data: Data) -> bool:
+    return any("months" in d for d in (data.get(CONTACTS) or {}).values())
+
+
+def _history_id(path: Path, docs: Sequence[Mapping[str, Any]]) -> str | None:
+    """The id of the history file the documents of the history table name, if any."""
+    if not docs:
+        return None
+    ident = docs[0].get("id")
+    if not isinstance(ident, str) or not ident.isalnum():
+        raise _format_error(path, f"{HISTORY} document does not name a history file")
+    return ident
+
+
+class _Beside:
+    """The files beside the store file that one transaction reads or writes."""
+
+    def __init__(self, store: Store) -> None:
+        self.keys = _KeysWrite(store)
+        self.history = _HistoryWrite(store)
+
+    def committed(self) -> None:
+        self.keys.committed()
+        self.history.committed()
+
+
+class _HistoryWrite:
+    """The histories of one transaction: read when asked; a change is a new history
+    file, written before the store file (which commits it by naming it)."""
+
+    def __init__(self, store: Store) -> None:
+        self._path = store.path
+        self._files = store._histories
+        self._months: dict[str, str] | None = None
+        self._new: str | None = None
+
+    def __call__(self, db: TinyDB) -> Mapping[str, str]:
+        """Email -> history, as the store file names them (leftover files removed)."""
+        if self._months is None:
+            ident = _history_id(self._path, list(_raw_docs(db, HISTORY).values()))
+            self._months = self._files.load(ident)
+            self._files.remove_others(ident)
+        return self._months
+
+    def put(self, db: TinyDB, changed: Mapping[str, str], gone: Iterable[str] = ()) -> None:
+        """Set the histories of `changed` (email -> history) and drop those of `gone`."""
+        months = dict(self(db))
+        months.update(changed)
+        for email in gone:
+            months.pop(email, None)
+        self.replace(db, months)
+
+    def replace(self, db: TinyDB, months: Mapping[str, str]) -> None:
+        """Make `months` every history there is."""
+        months = {e: m for e, m in months.items() if m}
+        if months == self(db):
+            return
+        self._months = months
+        self._new = self._files.write(months)
+        table = db.table(HISTORY)
+        table.truncate()
+        table.insert({"id": self._new, "contacts": len(months)})
+
+    def committed(self) -> None:
+        if self._new is not None:
+            self._files.remove_others(self._new)
 
 
 class _KeysWrite:

@@ -148,16 +148,28 @@ def sample_history(now: datetime | None = None, seed: int = 7) -> list[Mail]:
     return mails
 
 
-def bulk(count: int, contacts: int = 10_000, seed: int = 1, sent_every: int = 3) -> list[bytes]:
+def bulk(
+    count: int,
+    contacts: int = 10_000,
+    seed: int = 1,
+    sent_every: int = 3,
+    years: float | None = None,
+) -> list[bytes]:
     """`count` plain messages between OWNER and `contacts` people, fast to make; every
-    `sent_every`-th one is the owner's (it goes to Sent)."""
+    `sent_every`-th one is the owner's (it goes to Sent). One every 37 minutes from
+    2020, or spread evenly over `years` years to 2026 (a mailbox's history has a
+    length of its own, whatever its number of messages)."""
     rng = random.Random(seed)
     base = datetime(2020, 1, 1, tzinfo=UTC)
+    step = timedelta(minutes=37)
+    if years is not None:
+        step = timedelta(days=365.25 * years) / max(count, 1)
+        base = datetime(2026, 1, 1, tzinfo=UTC) - step * count
     out = []
     for i in range(count):
         k = rng.randrange(contacts)
         who = f"Person {k} <person{k}@corp{k % 97}.example>"
-        when = format_datetime(base + timedelta(minutes=37 * i))
+        when = format_datetime(base + step * i)
         if i % sent_every == 0:
             frm, to = f"{OWNER_NAME} <{OWNER}>", who
         else:

@@ -211,9 +211,11 @@ def test_failures_are_recorded_once_per_message(path: Path) -> None:
 
 
 def old_store(path: Path, keys: int) -> dict[str, Any]:
-    """A store as mailer wrote it before the key files: keys in a `seen` table."""
+    """A store as mailer wrote it before the key files and the history file: keys in a
+    `seen` table, each contact's monthly history in its document."""
     contacts = {
         str(i + 1): Contact(f"p{i}@x.example", messages_in=keys // PEOPLE).to_doc()
+        | {"months": f"2024-01:{keys // PEOPLE}:0"}
         for i in range(PEOPLE)
     }
     half = keys // 2
@@ -235,8 +237,9 @@ def test_an_old_store_is_moved_on_first_use(path: Path) -> None:
     assert json.loads(path.read_bytes()) == old
     store.meta_set("m", 1)  # the first transaction does
     data = json.loads(path.read_bytes())
-    assert "seen" not in data and data["contacts"] == old["contacts"]
+    assert "seen" not in data and data["contacts"] == without_months(old)
     assert path.stat().st_size < before / 10
+    assert {c.email: c.months for c in store.contacts_with_history()} == months_of(old)
     assert store.stats()["messages_seen"] == 10_000
     result = store.commit_scan_batch(position(10_001), parsed(9_990, 11), [])
     assert (result.new, result.duplicates) == (1, 10)
@@ -412,18 +415,30 @@ def _mover(path: Path, stop_before_store_write: bool) -> Callable[[int], None]:
     return child
 
 
+def without_months(old: dict[str, Any]) -> dict[str, Any]:
+    return {i: {k: v for k, v in d.items() if k != "months"} for i, d in old["contacts"].items()}
+
+
+def months_of(old: dict[str, Any]) -> dict[str, str]:
+    return {d["email"]: d["months"] for d in old["contacts"].values()}
+
+
 def _check_moved_or_not(path: Path, old: dict[str, Any], keys: int) -> bool:
     """The store is the old one or the moved one, whole; True when moved."""
     data = json.loads(path.read_bytes())
     moved = "seen" not in data
-    assert data["contacts"] == old["contacts"]
-    if not moved:
+    if moved:
+        assert data["contacts"] == without_months(old)
+    else:
         assert data == old
     store = Store(path)
     assert store.stats()["messages_seen"] == keys
     assert store.counted(f"{keys - 1:016x}") and not store.counted(f"{keys:016x}")
     assert "seen" not in json.loads(path.read_bytes())  # that transaction moved it
     assert key_files(path) == named_files(path)
+    assert {c.email: c.months for c in store.contacts_with_history()} == months_of(old)
+    history = [n for n in os.listdir(path.parent) if n.startswith(f"{path.name}.history-")]
+    assert len(history) == 1  # the one named; those of killed movers are gone
     return moved
 
 

@@ -244,3 +244,34 @@ def test_progress_moves_every_chunk_while_batches_stay_large(
     assert report.fetched == 4500
     assert commits == [4500]  # one store transaction for the folder, as before
     assert steps == [(0, 4500), (2000, 4500), (4000, 4500), (4500, 4500)]
+
+
+def test_a_folder_with_nothing_new_is_never_selected(
+    imap_user: ImapUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """STATUS says whether anything is new; SELECT (slow on a large folder) only when so."""
+    imap_user.write_maildir("INBOX", bulk(300, contacts=30))
+    imap_user.write_maildir("Sent", bulk(50, contacts=30, seed=4))
+    config = load(str(write_config(tmp_path, imap_user)))
+    store, who = Store(config.store_path), app.identity(config)
+
+    def rescan() -> tuple[list[str], list[int]]:
+        source = _source(config, imap_user, esearch=True)
+        selected: list[str] = []
+        real = source._client.select_folder
+
+        def select(name: str, readonly: bool = False) -> Any:
+            selected.append(name)
+            return real(name, readonly=readonly)
+
+        monkeypatch.setattr(source._client, "select_folder", select)
+        try:
+            report = scan(store, source, who, utc(2026, 11, 1))
+        finally:
+            source.close()
+        return selected, [f.new for f in report.folders]
+
+    assert rescan() == (["INBOX", "Sent"], [300, 50])  # first scan: both read
+    assert rescan() == ([], [0, 0])  # nothing new: neither selected
+    imap_user.append("INBOX", bulk(7, contacts=30, seed=5))
+    assert rescan() == (["INBOX"], [7, 0])

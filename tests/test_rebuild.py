@@ -98,15 +98,18 @@ def _fresh(
 
 
 def _age(store: Store, wrong: str) -> None:
-    """Make `store` look like one from before per-month history, with a count gone wrong."""
-
-    def old(c: Contact) -> Contact:
-        c = dataclasses.replace(
-            c, months="", gap_days=None, weight_at=None, weight_in=0.0, weight_out=0.0
-        )
-        return dataclasses.replace(c, messages_in=c.messages_in + 7) if c.email == wrong else c
-
-    store.update_contacts(lambda people: [old(c) for c in people])
+    """Make `store` look like one from before per-month history (no history fields, no
+    history file), with a count gone wrong."""
+    data = _tables(store)
+    for doc in data["contacts"].values():
+        for name in ("months", "gap_days", "weight_at", "weight_in", "weight_out"):
+            doc.pop(name, None)
+        if doc["email"] == wrong:
+            doc["messages_in"] = doc.get("messages_in", 0) + 7
+    data.pop("history", None)
+    store.path.write_text(json.dumps(data))
+    for p in store.path.parent.glob(store.path.name + ".history-*"):
+        p.unlink()
 
 
 def _mail(c: Contact) -> dict[str, Any]:
@@ -118,7 +121,7 @@ def _owned(c: Contact) -> dict[str, Any]:
 
 
 def _by_email(store: Store) -> dict[str, Contact]:
-    return {c.email: c for c in store.contacts()}
+    return {c.email: c for c in store.contacts_with_history()}
 
 
 def _tables(store: Store) -> dict[str, Any]:

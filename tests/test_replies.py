@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from scanhelp import mailer, raw
 from test_digest_core import COMMAND, build, people, render
 
-from mailer.core.commands import parse_commands
+from mailer.core.commands import VERBS, parse_commands
 from mailer.core.mailtext import CUT_RULES, MARK, Cut, MailInfo, cut_reply, read_mail
 from mailer.model import Contact
 from mailer.render import Record, Renderer
@@ -880,7 +880,7 @@ HEADER_BLOCKS = [
 ]
 _words = st.text(
     alphabet=st.characters(codec="utf-8", categories=("Lu", "Ll", "Lo")), min_size=1, max_size=12
-)
+).filter(lambda w: w.lower() not in VERBS)  # "Weed A: Pat <...>" is a command that errs
 # A header block of another client, in another language: "<word(s)>: <address or date>".
 _invented_block = st.lists(
     st.tuples(

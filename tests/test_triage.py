@@ -79,7 +79,8 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def config(imported: Path, tmp_path: Path) -> Path:
-    shutil.copy(imported, tmp_path / "mailer.json")
+    for part in imported.parent.glob(imported.name + "*"):  # and the files beside it
+        shutil.copy(part, tmp_path / part.name.replace(imported.name, "mailer.json", 1))
     return write_config(tmp_path, None, rules=RULES, **{"rules.tiers": TIERS})
 
 

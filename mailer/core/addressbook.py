@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import vobject
-
 from mailer.core.clean import clean_text
 from mailer.core.contacts import check_tier
 from mailer.core.durations import format_duration, parse_duration
@@ -257,6 +255,8 @@ def _plain(text: str) -> str:
 
 
 def _vcard(c: Contact) -> Any:
+    import vobject  # here: every command imports this module, only an export needs it
+
     card = vobject.vCard()
     name = _plain(c.name) if c.name else None
     # FN is required; an address as the name reads back as no name.

@@ -121,12 +121,12 @@ def fold(
             "last_inbound": _later(c.last_inbound, iso(t.last_in)),
             "last_outbound": _later(c.last_outbound, iso(t.last_out)),
         }
-        if t.outs:
-            # The newest RECENT_OUT, a multiset: any order or batching keeps the same ones.
+        if t.outs or (t.last_in and c.recent_out):
             t.outs.sort(reverse=True)
             newest = [iso(w) or "" for w in t.outs[:RECENT_OUT]]
-            updates["recent_out"] = tuple(
-                sorted((*c.recent_out, *newest), reverse=True)[:RECENT_OUT]
+            updates["recent_out"] = _unanswered(
+                (*c.recent_out, *newest),
+                updates["last_inbound"],  # type: ignore[arg-type]
             )
         if t.subject:
             seen = iso(t.subject[0]) or ""
@@ -150,6 +150,17 @@ def fold(
     return changed
 
 
+def _unanswered(outs: Iterable[str], last_inbound: str | None) -> tuple[str, ...]:
+    """The newest RECENT_OUT of `outs` later than `last_inbound`, newest first.
+
+    Both cuts keep the newest times, so any order or batching of the mail
+    keeps the same ones; the older ones never count as unanswered and would
+    only make the stored contact grow with its history.
+    """
+    newest = sorted(outs, reverse=True)[:RECENT_OUT]
+    return tuple(t for t in newest if t > (last_inbound or ""))
+
+
 def _with_history(months: str, s: history.Summary | None = None) -> dict[str, object]:
     """The history fields of a contact whose monthly counts are `months` (summary `s`)."""
     if s is None:
@@ -166,7 +177,7 @@ def _with_history(months: str, s: history.Summary | None = None) -> dict[str, ob
 def summary(c: Contact) -> history.Summary:
     """The stored summary of `c`'s history; estimated from its counts for a store from
     before histories were kept (until `mailer rebuild` gives it the real one)."""
-    if c.months or not (c.messages_in or c.messages_out):
+    if c.has_history or not (c.messages_in or c.messages_out):
         return history.Summary(c.gap_days, c.weight_at, c.weight_in, c.weight_out)
     dates = [d for d in (c.last_inbound, c.last_outbound) if d and d[:1].isdigit()]
     last = max(dates)[:7] if dates else None
@@ -190,7 +201,9 @@ def merge(keep: Contact, other: Contact) -> Contact:
     fields: dict[str, object] = {
         name: _later(getattr(keep, name), getattr(other, name)) for name in _LATER_OF
     }
-    outs = sorted({*keep.recent_out, *other.recent_out}, reverse=True)[:RECENT_OUT]
+    outs = _unanswered(
+        {*keep.recent_out, *other.recent_out}, _later(keep.last_inbound, other.last_inbound)
+    )
     status = max(keep.status, other.status, key=lambda s: _STATUS_RANK.get(s, 3))
     newer_subject = (other.subject_seen or "") > (keep.subject_seen or "")
     notes = "\n".join(n for n in (keep.notes, other.notes) if n)

@@ -170,14 +170,14 @@ class Judgement:
     def strength(self) -> int:
         """0-100, from the history (mailer.core.history)."""
         c = self.contact
-        if c.months or not (c.messages_in or c.messages_out):
+        if c.has_history or not (c.messages_in or c.messages_out):
             return history.weighed(c.weight_at, c.weight_in, c.weight_out, self.now.toordinal())
         return history.strength(summary(c), self.now)  # a store from before histories
 
     @property
     def rhythm_days(self) -> float | None:
         """Their usual gap between exchanges, when there is enough history."""
-        return self.contact.gap_days if self.contact.months else None
+        return self.contact.gap_days if self.contact.has_history else None
 
     @property
     def next_due(self) -> datetime | None:
@@ -342,7 +342,7 @@ def cadence_for(c: Contact, rules: Rules) -> tuple[timedelta, str]:
             return by_tier, f"tier {c.tier}"
     if c.cadence:
         return rules.default_cadence, f"default; cadence {c.cadence!r} not understood"
-    gap = c.gap_days if c.months else None
+    gap = c.gap_days if c.has_history else None
     if gap is None:
         return rules.default_cadence, "default"
     return _rhythm_words(gap, rules.rhythm_factor, rules.min_cadence, rules.default_cadence)
@@ -368,7 +368,7 @@ def _cadence(c: Contact, rules: Rules) -> timedelta:
     """`cadence_for` without the words (judged for every contact)."""
     if c.cadence or c.tier:
         return cadence_for(c, rules)[0]
-    if not c.months or c.gap_days is None:
+    if not c.has_history or c.gap_days is None:
         return rules.default_cadence
     return _rhythm(c.gap_days, rules.rhythm_factor, rules.min_cadence, rules.default_cadence)
 

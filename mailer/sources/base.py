@@ -24,7 +24,7 @@ from mailer.model import RawMessage
 
 @dataclass(frozen=True, slots=True)
 class FolderInfo:
-    """A selected folder. `uidvalidity` None means the source has no stable UIDs:
+    """A folder as opened for a scan. `uidvalidity` None means the source has no stable UIDs:
     every scan reads it whole and the store's message keys drop what it has seen."""
 
     name: str

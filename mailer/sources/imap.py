@@ -148,6 +148,21 @@ def _text(data: Any) -> str:
     )
 
 
+def _folder_info(name: str, answer: dict[bytes, Any], count: bytes) -> FolderInfo:
+    """A STATUS (`count` MESSAGES) or SELECT (EXISTS) answer as a FolderInfo."""
+    return FolderInfo(
+        name=name,
+        uidvalidity=int(answer[b"UIDVALIDITY"]) if b"UIDVALIDITY" in answer else None,
+        uidnext=int(answer[b"UIDNEXT"]) if b"UIDNEXT" in answer else None,
+        messages=int(answer.get(count, 0)),
+    )
+
+
+def _nothing_after(info: FolderInfo, last_uid: int) -> bool:
+    """No message with a UID above `last_uid` (every UID is below UIDNEXT)."""
+    return info.messages == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1)
+
+
 def _aware(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
@@ -172,6 +187,10 @@ class ImapSource:
         self._reconnect = reconnect
         self._esearch: bool | None = None  # the server has ESEARCH; asked once, before SELECT
         self._client = self._adopt(client)
+        # The folder this connection has selected, if it knows: the command box and
+        # the drafts folder select on it too, unknown to it.
+        self._selected: str | None = None
+        self._selection_known = True
 
     @staticmethod
     def _adopt(client: Any) -> Any:
@@ -216,19 +235,35 @@ class ImapSource:
             # carry EXPUNGE responses and shift the sequence numbers listed below
             with self._guard("asking for capabilities"):
                 self._esearch = bool(self._client.has_capability("ESEARCH"))
+        if self._selection_known and name != self._selected:
+            # STATUS, not SELECT: a folder with nothing new is never selected (Dovecot
+            # takes up to half a second to select a folder of 400,000 messages, STATUS
+            # 1 ms). Never of the selected folder: its answer may be stale there (RFC
+            # 3501 6.3.10), as Dovecot's is.
+            with self._in_folder(name, f"opening folder {name!r}"):
+                status = self._client.folder_status(name, [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"])
+            return _folder_info(name, status, b"MESSAGES")
+        return self._select(name)
+
+    def _select(self, name: str) -> FolderInfo:
         with self._in_folder(name, f"opening folder {name!r}"):
-            info = self._client.select_folder(name, readonly=True)
-        return FolderInfo(
-            name=name,
-            uidvalidity=int(info[b"UIDVALIDITY"]) if b"UIDVALIDITY" in info else None,
-            uidnext=int(info[b"UIDNEXT"]) if b"UIDNEXT" in info else None,
-            messages=int(info.get(b"EXISTS", 0)),
-        )
+            info = _folder_info(name, self._client.select_folder(name, readonly=True), b"EXISTS")
+        self._selected, self._selection_known = name, True
+        return info
 
     def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
+        if _nothing_after(info, last_uid):  # no round trip: a no-op rescan stays cheap
+            return NewMessages(first=info.messages + 1, last=info.messages, after_uid=last_uid)
+        if self._selected != info.name:  # opened by STATUS: select it to read it
+            selected = self._select(info.name)
+            if selected.uidvalidity != info.uidvalidity:
+                raise FolderError(
+                    f"{self._where}: folder {info.name!r} was replaced while it was opened"
+                    " (its UIDVALIDITY changed); the next scan reads it again"
+                )
+            info = selected
         n = info.messages
-        if n == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1):
-            # nothing new: no round trip, keeps a no-op rescan cheap
+        if _nothing_after(info, last_uid):
             return NewMessages(first=n + 1, last=n, after_uid=last_uid)
         if last_uid == 0:
             return NewMessages(first=1, last=n, after_uid=0)
@@ -386,6 +421,7 @@ class ImapSource:
             return False  # the server is down, or refuses us: not this folder's fault
         _close(self._client)
         self._client = client
+        self._selected, self._selection_known = None, True  # a new connection
         try:
             return not client.folder_exists(name)
         except (OSError, IMAPClientError, ssl.SSLError):
@@ -395,6 +431,7 @@ class ImapSource:
         _close(self._client)
 
     def command_box(self) -> ImapCommandBox:
+        self._selection_known = False
         return ImapCommandBox(self._client, self._config.get("folders.inbox"), self._where)
 
     def drafts(self) -> ImapDrafts:
@@ -404,6 +441,7 @@ class ImapSource:
                 f"{self._where}: no Drafts folder found",
                 hint="set folders.drafts to the name of your drafts folder",
             )
+        self._selection_known = False
         return ImapDrafts(self._client, folder, self._where)
 
 

@@ -1,0 +1,150 @@
+"""Monthly histories beside the store file (mailer.histories).
+
+A contact's history grows with its years of mail; kept in the contacts'
+documents it made the store file, which every command reads whole, grow with
+the mailbox. These tests check that the store file follows the contacts
+alone, that only what needs the histories reads them, that an old store is
+moved on first use, and that a damaged history file is one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from mailer import histories
+from mailer.core import history
+from mailer.errors import StoreFormatError
+from mailer.model import Contact, FolderState, Interaction, Parsed
+from mailer.store import Store
+
+T0 = datetime(2011, 1, 1, tzinfo=UTC)
+PEOPLE = 50
+YEARS = 15
+
+
+def mail(count: int, seed: int, span: timedelta) -> list[Parsed]:
+    """`count` messages in and out between the owner and PEOPLE people over `span`."""
+    rng = random.Random(seed)
+    out = []
+    for k in range(count):
+        when = T0 + span * (k / count)
+        who = f"p{rng.randrange(PEOPLE)}@x.example"
+        direction = rng.choice(("in", "out"))
+        key = f"{rng.getrandbits(64):016x}"
+        out.append(Parsed(key=key, interactions=(Interaction(who, None, when, direction),)))
+    return out
+
+
+def scan(store: Store, parsed: list[Parsed]) -> None:
+    for start in range(0, len(parsed), 10_000):
+        batch = parsed[start : start + 10_000]
+        state = FolderState("imap:test", "INBOX", 7, start + len(batch), "2026-01-01T00:00:00Z")
+        store.commit_scan_batch(state, batch, [])
+
+
+def history_files(path: Path) -> list[str]:
+    return sorted(n for n in os.listdir(path.parent) if f"{path.name}.history-" in n)
+
+
+def test_the_store_file_follows_the_contacts_not_their_years_of_mail(tmp_path: Path) -> None:
+    short, long = Store(tmp_path / "short.json"), Store(tmp_path / "long.json")
+    scan(short, mail(1_000, 1, timedelta(days=365)))  # 20 messages a person in one year
+    scan(long, mail(50_000, 2, timedelta(days=365 * YEARS)))  # 1,000 over fifteen
+    assert {c.email for c in long.contacts()} == {c.email for c in short.contacts()}
+    months = {c.email: c.months for c in long.contacts_with_history()}
+    assert min(len(m.split()) for m in months.values()) == history.MAX_MONTHS
+    size_short, size_long = short.path.stat().st_size, long.path.stat().st_size
+    assert abs(size_long - size_short) < 0.1 * size_short, (size_short, size_long)
+    # what the rules need of the history is in the store file; the history is not
+    for c in long.contacts():
+        assert c.months == "" and c.has_history and c.gap_days is not None
+        assert len(c.recent_out) <= 10
+    assert long.history("P3@x.example") == months["p3@x.example"]
+    assert len(history_files(long.path)) == 1
+
+
+def test_only_what_needs_the_histories_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(2_000, 3, timedelta(days=800)))
+
+    def refuse(self: object, ident: str | None) -> dict[str, str]:
+        raise AssertionError("read the histories")
+
+    monkeypatch.setattr(histories.HistoryFiles, "load", refuse)
+    fresh = Store(store.path)
+    assert len(fresh.contacts()) == PEOPLE
+    fresh.update_contact("p1@x.example", tier="inner", tags=("ai",))
+    fresh.meta_set("m", 1)
+    assert fresh.stats()["contacts"] == PEOPLE
+    monkeypatch.undo()
+    assert Store(store.path).history("p1@x.example")  # and the history is still there
+
+
+def test_a_merge_joins_the_histories_and_drops_the_other(tmp_path: Path) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(2_000, 4, timedelta(days=800)))
+    a, b = store.history("p1@x.example"), store.history("p2@x.example")
+    store.merge_contacts("p1@x.example", "p2@x.example")
+    assert store.history("p2@x.example") == ""
+    assert store.history("p1@x.example") == history.add(a, history.load(b))
+    assert len(history_files(store.path)) == 1  # the replaced one is gone
+
+
+def test_an_old_store_with_histories_in_its_contacts_is_moved_on_first_use(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mailer.json"
+    old = {
+        str(i + 1): Contact(
+            f"p{i}@x.example",
+            messages_in=3,
+            gap_days=30.0,
+            weight_at="2024-03",
+            weight_in=2.5,
+            recent_out=("2024-03-01T00:00:00Z",),
+        ).to_doc()
+        | {"months": f"2024-01:1:0 2024-02:1:0 2024-03:1:{i}"}
+        for i in range(PEOPLE)
+    }
+    path.write_text(json.dumps({"contacts": old}))
+    os.chmod(path, 0o600)
+    store = Store(path)
+    assert store.contacts()[0].months  # a read alone moves nothing ...
+    assert json.loads(path.read_bytes())["contacts"] == old
+    store.meta_set("m", 1)  # ... the first transaction does
+    data = json.loads(path.read_bytes())
+    assert not any("months" in d for d in data["contacts"].values())
+    assert data["history"]["1"]["contacts"] == PEOPLE
+    assert {c.email: c.months for c in store.contacts_with_history()} == {
+        d["email"]: d["months"] for d in old.values()
+    }
+    assert len(history_files(path)) == 1
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "not ours"])
+def test_a_damaged_or_missing_history_file_is_one_line_naming_it(
+    tmp_path: Path, damage: str
+) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(500, 5, timedelta(days=400)))
+    [name] = history_files(store.path)
+    target = tmp_path / name
+    if damage == "missing":
+        target.unlink()
+    elif damage == "truncated":
+        target.write_bytes(target.read_bytes()[:100])
+    else:
+        target.write_text('{"format": "something else", "months": {}}')
+    assert len(Store(store.path).contacts()) == PEOPLE  # listing never needs it
+    with pytest.raises(StoreFormatError) as e:
+        Store(store.path).history("p1@x.example")
+    assert name in str(e.value) and "\n" not in str(e.value)
+    assert "mailer rebuild" in (e.value.hint or "")
