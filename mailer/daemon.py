@@ -357,7 +357,7 @@ class Daemon:
                 self.scheduler.run_pending()
                 self._run_retries()
                 self._run_triggered()
-                self._wake.wait(self._sleep_seconds())
+                self._pause()
                 # cleared after the wait, never before it: a trigger or stop() that
                 # came since the checks above keeps the Event set and skips the sleep;
                 # one that comes after this is seen by the next round's checks
@@ -441,8 +441,28 @@ class Daemon:
         if job is not None and spec.every_minutes is not None:
             job.next_run = _naive_local(started + timedelta(minutes=spec.every_minutes))
 
-    def _sleep_seconds(self) -> float:
-        """Real seconds to sleep: a step, or less when a run is due sooner."""
+    def _pause(self) -> None:
+        """Wait until a run is due, a step at most (real seconds), or a wake-up.
+
+        On a VirtualClock the wait is the clock moving on to when the next run
+        is due, at once: the test that drives it decides when to stop.
+        """
+        due = self._due_in()
+        virtual = clock.virtual_clock()
+        if virtual is not None:
+            if not self._wake.is_set():
+                virtual.advance(self.step_seconds if due is None else due)
+            return
+        rate = clock.rate()
+        if due is None or rate <= 0:
+            self._wake.wait(self.step_seconds)  # frozen clock: nothing becomes due by waiting
+        else:
+            self._wake.wait(max(0.0, min(self.step_seconds, due / rate)))
+
+    def _due_in(self) -> float | None:
+        """Simulated seconds until the next run is due (0: now); None: nothing is."""
+        if self._triggered:
+            return 0.0
         now = clock.now()
         waits: list[float] = []
         idle = self.scheduler.idle_seconds
@@ -453,12 +473,7 @@ class Daemon:
             for s in self._states.values()
             if s.retry_at is not None
         ]
-        if self._triggered:
-            return 0.0
-        rate = clock.rate()
-        if not waits or rate <= 0:
-            return self.step_seconds  # frozen clock: nothing becomes due by waiting
-        return max(0.0, min(self.step_seconds, min(waits) / rate))
+        return max(0.0, min(waits)) if waits else None
 
     # -- one job run
 

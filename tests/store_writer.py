@@ -7,6 +7,7 @@ python tests/store_writer.py incr PATH NAME N START  # N increments, from time S
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import time
 from typing import Any
@@ -38,14 +39,15 @@ def _set_meta(db: Any, key: str, value: int) -> None:
     db.table("meta").upsert({"key": key, "value": value}, Query().key == key)
 
 
-def grow(path: str) -> None:
-    """Commit 1, 2, 3, ... forever.
+def grow(path: str, notify: int | None = None) -> None:
+    """Commit 1, 2, 3, ... forever; after each, write a byte to fd `notify`.
 
     Commit n leaves counter n, log entries 1..n, and side(n) as the side payload.
     """
     store = Store(path)
+    done = None if notify is None else (lambda: os.write(notify, b"."))
     while True:
-        with store.transaction() as db:
+        with store.transaction(on_commit=done) as db:
             n = _meta(db, "counter") + 1
             db.table("log").insert({"n": n, "blob": blob(n)})
             db.table("side").truncate()
