@@ -98,7 +98,7 @@ format_option = click.option(
 )
 
 
-@click.group(cls=MailerGroup)
+@click.group(cls=MailerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -1443,7 +1443,48 @@ def rebuild(obj: Ctx, dry_run: bool) -> None:
 
 
 def main() -> None:
+    args = global_options_first(sys.argv[1:])
     try:
-        cli(standalone_mode=True)
+        code = cli.main(args=args, prog_name="mailer", standalone_mode=False)
     except ConfigError as e:  # raised while click builds the context
         _fail(f"error: {e}", e.exit_code)
+    except click.UsageError as e:  # a bad option or value: one line, as every error
+        if type(e).__name__ == "NoArgsIsHelpError":  # `mailer` alone (click >= 8.2)
+            click.echo(e.format_message())
+            sys.exit(0)
+        where = f"mailer {e.ctx.command_path.partition(' ')[2]}".strip() if e.ctx else "mailer"
+        _fail(f"error: {_one_line(e.format_message())} (see `{where} --help`)", 2)
+    except click.Abort:  # a prompt met the end of its input
+        _fail("error: no answer to a question (input ended); give the answers as options", 2)
+    except click.ClickException as e:
+        _fail(f"error: {_one_line(e.format_message())}", e.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+_GLOBAL_FLAGS = ("-v", "--verbose")
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """`--config PATH` and `-v` may come after the subcommand (`mailer due -v`): move
+    them to the front, where click reads them. Nothing after `--` is touched."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in _GLOBAL_FLAGS or arg.startswith("--config="):
+            front.append(arg)
+        elif arg == "--config" and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest

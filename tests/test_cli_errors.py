@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from dovecot import Dovecot, ImapUser
 from scanhelp import PASSWORD_ENV, load_history, mailer, write_config
+
+from mailer.cli import global_options_first
 
 
 def one_line(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:
@@ -236,3 +239,45 @@ def test_a_store_of_the_wrong_shape_is_one_line_naming_the_document(
         err = one_line(out, 2, f"store {store}: {named}")
         assert "internal error" not in err and "TypeError" not in err
     assert failed >= 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("contacts", "set", "anna@a.example", "--trust", "5"), ("--trust", "contacts set --help")),
+        (("contacts", "list", "--status", "friend"), ("'friend'", "contacts list --help")),
+        (("contacts", "list", "--format", "yaml"), ("'yaml'", "contacts list --help")),
+        (("contacts", "list", "--bogus"), ("--bogus",)),
+        (("nosuch",), ("nosuch", "`mailer --help`")),
+    ],
+)
+def test_a_bad_option_or_value_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    one_line(mailer(write_config(tmp_path, None), *args), 2, *needles)
+
+
+def test_init_without_answers_is_one_line(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mailer", "--config", str(tmp_path / "c.toml"), "init"],
+        input="",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 2 and "Aborted" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("mailer: error: no answer")
+    assert not (tmp_path / "c.toml").exists()
+
+
+def test_global_options_work_before_or_after_the_command(tmp_path: Path) -> None:
+    config = write_config(tmp_path, None)
+    before = mailer(config, "contacts", "list", "--format", "json")
+    after = mailer(None, "contacts", "list", "--format", "json", "--config", str(config))
+    assert before.returncode == after.returncode == 0 and before.stdout == after.stdout
+    assert mailer(None, "status", f"--config={config}").returncode == 0
+    assert mailer(config, "due", "-v").returncode == 0
+    assert "Usage: mailer due" in mailer(config, "due", "-h").stdout
+    assert "Usage: mailer [OPTIONS]" in mailer(None, "-h").stdout
+    # after `--`, nothing is taken for an option of mailer's
+    assert global_options_first(["note", "--", "-v"]) == ["note", "--", "-v"]
