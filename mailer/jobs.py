@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailer import app, clock
+from mailer import app, cases, clock
 from mailer.config import Config
 from mailer.daemon import Daemon, JobSpec, job_states, next_run, single_instance
 from mailer.model import iso, parse_iso
@@ -43,22 +43,9 @@ def scan_job(config: Config) -> JobSpec:
 
 def drafts_job(config: Config) -> JobSpec:
     def run(now: datetime) -> None:
-        from mailer import drafts as drafting  # here: `mailer status` needs no templates
-
-        store = app.store(config)
-        owner = (config.me_name, app.owner_address(config))
-        with app.imap_source(config) as source:
-            # Scan first, so mail sent this morning counts before anyone is drafted.
-            app.scan_source(config, source, now)
-            target = app.drafts_in(config, source)
-            renderer, rules = app.renderer(config), app.rules(config)
-            plan, outcomes = drafting.run(store, target, renderer, owner, rules, now)
-            from mailer import intros
-
-            # drafts an introduction still lacks (a template fixed since, a crash)
-            outcomes += intros.write_pending(config, target, now)
-        written = sum(o.action == "written" for o in outcomes)
-        held = plan.held
+        done = cases.write_drafts(config, now)
+        written = sum(o.action == "written" for o in done.outcomes)
+        held = done.plan.held
         log.info(
             "drafts: %d written%s", written, f", {len(held)} held ({held[0].hold})" if held else ""
         )

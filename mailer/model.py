@@ -255,6 +255,33 @@ def _known_doc_reader() -> Callable[[dict[str, Any]], Contact]:
 _from_known_doc = _known_doc_reader()
 
 
+def _contact_copier() -> Callable[[Contact, dict[str, Any]], Contact]:
+    """`dataclasses.replace` for a Contact, written out field by field: a scan's fold
+    replaces every contact a batch touches (12,000 of 20,000 a batch), and
+    `dataclasses.replace` (a keyword call of __init__) was a fifth of a commit."""
+    names = [f.name for f in dataclasses.fields(Contact)]
+    lines = ["c = _new(Contact)"]
+    lines += [f"_set(c, {n!r}, changes[{n!r}] if {n!r} in changes else old.{n})" for n in names]
+    lines.append("return c")
+    source = "def copy(old, changes):\n" + "\n".join(f"    {line}" for line in lines)
+    env: dict[str, Any] = {"_new": object.__new__, "_set": _set, "Contact": Contact}
+    exec(compile(source, "<replace_contact>", "exec"), env)
+    copier: Callable[[Contact, dict[str, Any]], Contact] = env["copy"]
+    return copier
+
+
+_copy_contact = _contact_copier()
+_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(Contact))
+
+
+def replace_contact(c: Contact, changes: dict[str, Any]) -> Contact:
+    """`c` with `changes` (field -> value), as `dataclasses.replace(c, **changes)`."""
+    unknown = changes.keys() - _FIELD_NAMES
+    if unknown:
+        raise TypeError(f"Contact has no field {sorted(unknown)[0]!r}")
+    return _copy_contact(c, changes)
+
+
 @dataclass(frozen=True, slots=True)
 class DraftRecord:
     """A draft mailer wrote (or found already written) into the Drafts folder."""

@@ -801,7 +801,7 @@ class Store:
         touched = {it.email for it in interactions}
         months = history(db)
         existing = {
-            e: dataclasses.replace(Contact.from_doc(docs[ids[e]]), months=months.get(e, ""))
+            e: Contact.from_doc({**docs[ids[e]], "months": months.get(e, "")})
             for e in touched
             if e in ids
         }

@@ -17,7 +17,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from dovecot import ImapUser
+from dovecot import Dovecot, ImapUser
 from scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
 
 NOW = utc(2026, 3, 4, 9, 0)  # a Wednesday
@@ -58,6 +58,10 @@ def history() -> tuple[list[bytes], list[bytes]]:
 
 @pytest.fixture
 def setup(imap_user: ImapUser, tmp_path: Path) -> tuple[ImapUser, Path]:
+    return _set_up(imap_user, tmp_path)
+
+
+def _set_up(imap_user: ImapUser, tmp_path: Path) -> tuple[ImapUser, Path]:
     inbox, sent = history()
     imap_user.append("INBOX", inbox)
     imap_user.append("Sent", sent)
@@ -265,3 +269,38 @@ def test_drafts_runs_at_the_same_time_write_each_draft_once(
         assert proc.returncode == 0
     keys = Counter(str(m["X-Mailer-Draft-Key"]) for _, m in drafts_in_folder(imap_user))
     assert len(keys) == 60 and set(keys.values()) == {1}
+
+
+def _drafts_written(user: ImapUser) -> list[tuple[str, str, str]]:
+    return sorted(
+        (str(m["To"]), str(m["Subject"]), m.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        for _, m in drafts_in_folder(user)
+    )
+
+
+def test_drafts_run_does_what_the_daemons_drafts_job_does(
+    dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One mailbox twice: `mailer drafts run` by hand, and the daemon's drafts job. Anna
+    answered after the last scan: both scan first, so neither drafts her."""
+    from mailer import jobs
+    from mailer.config import load
+
+    (tmp_path / "hand").mkdir()
+    (tmp_path / "daemon").mkdir()
+    by_hand, config_a = _set_up(dovecot.new_account(), tmp_path / "hand")
+    daemon, config_b = _set_up(dovecot.new_account(), tmp_path / "daemon")
+    for user in (by_hand, daemon):
+        user.append("INBOX", [mail_in("Anna Berg", "anna@a.example", NOW - timedelta(days=1), 9)])
+
+    out = mailer(config_a, "drafts", "run", user=by_hand, env=ENV)
+    assert out.returncode == 0, out.stderr
+    monkeypatch.setenv(PASSWORD_ENV, daemon.password)
+    jobs.drafts_job(load(str(config_b))).run(NOW)
+
+    written = _drafts_written(by_hand)
+    assert written == _drafts_written(daemon)
+    assert [to for to, _, _ in written] == [
+        "Bert Kim <bert@b.example>",
+        "Dora Lux <dora@d.example>",
+    ]

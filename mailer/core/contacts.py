@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from mailer.core import history
-from mailer.model import Contact, Interaction, iso
+from mailer.model import Contact, Interaction, iso, replace_contact
 
 RECENT_OUT = 10  # outbound times kept per contact: enough to tell a one-sided relationship
 
@@ -140,7 +140,7 @@ def fold(
         updates.update(_with_history(*history.merge(c.months, more)))
         if email in group:
             updates["last_group"] = _later(c.last_group, iso(group.pop(email)))
-        changed[email] = dataclasses.replace(c, **updates)  # type: ignore[arg-type]
+        changed[email] = replace_contact(c, updates)
     # Group mail alone makes no contact (it is not a relationship): it only
     # marks the people mailer already knows.
     for email, when in group.items():
