@@ -275,3 +275,26 @@ def test_a_folder_with_nothing_new_is_never_selected(
     assert rescan() == ([], [0, 0])  # nothing new: neither selected
     imap_user.append("INBOX", bulk(7, contacts=30, seed=5))
     assert rescan() == (["INBOX"], [7, 0])
+
+
+def test_inbox_is_asked_before_the_folders_are_listed(
+    imap_user: ImapUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a LIST, Dovecot answers STATUS of INBOX slowly for the rest of the session
+    (0.7 s at 400,000 messages): finding Sent by its special use comes second."""
+    imap_user.write_maildir("INBOX", bulk(20, contacts=5))
+    config = load(str(write_config(tmp_path, imap_user)))
+    source = _source(config, imap_user, esearch=True)
+    said: list[str] = []
+    client = source._client
+    for name in ("folder_status", "find_special_folder", "list_folders", "select_folder"):
+        real = getattr(client, name)
+        monkeypatch.setattr(
+            client, name, lambda *a, _r=real, _n=name, **k: said.append(_n) or _r(*a, **k)
+        )
+    try:
+        scan(Store(config.store_path), source, app.identity(config), utc(2026, 11, 1))
+    finally:
+        source.close()
+    assert said[:2] == ["folder_status", "find_special_folder"]
+    assert said.count("folder_status") == 2  # INBOX once (not again when opened), Sent

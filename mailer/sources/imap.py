@@ -191,6 +191,7 @@ class ImapSource:
         # the drafts folder select on it too, unknown to it.
         self._selected: str | None = None
         self._selection_known = True
+        self._early: dict[str, FolderInfo] = {}  # STATUS asked before a LIST (scan_folders)
 
     @staticmethod
     def _adopt(client: Any) -> Any:
@@ -222,7 +223,14 @@ class ImapSource:
         ]
 
     def scan_folders(self) -> list[str]:
-        folders = [self._config.get("folders.inbox")]
+        inbox = self._config.get("folders.inbox")
+        folders = [inbox]
+        if not self._config.get("folders.sent") and self._selection_known and not self._selected:
+            # Finding Sent takes a LIST, after which Dovecot (Maildir) answers STATUS or
+            # SELECT of INBOX slowly for the rest of the session: 0.7 s at 400,000
+            # messages, against 0.02 s before any LIST. So INBOX is asked first.
+            with contextlib.suppress(FolderError):  # open_folder says so in its turn
+                self._early[inbox] = self._status(inbox)
         sent = self.folder("sent")
         if sent:
             folders.append(sent)
@@ -240,10 +248,14 @@ class ImapSource:
             # takes up to half a second to select a folder of 400,000 messages, STATUS
             # 1 ms). Never of the selected folder: its answer may be stale there (RFC
             # 3501 6.3.10), as Dovecot's is.
-            with self._in_folder(name, f"opening folder {name!r}"):
-                status = self._client.folder_status(name, [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"])
-            return _folder_info(name, status, b"MESSAGES")
+            early = self._early.pop(name, None)
+            return early if early is not None else self._status(name)
         return self._select(name)
+
+    def _status(self, name: str) -> FolderInfo:
+        with self._in_folder(name, f"opening folder {name!r}"):
+            status = self._client.folder_status(name, [b"MESSAGES", b"UIDNEXT", b"UIDVALIDITY"])
+        return _folder_info(name, status, b"MESSAGES")
 
     def _select(self, name: str) -> FolderInfo:
         with self._in_folder(name, f"opening folder {name!r}"):
