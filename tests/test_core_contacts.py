@@ -97,3 +97,10 @@ def test_resolve_by_address_name_and_part() -> None:
         resolve(people, "an")
     with pytest.raises(LookupError, match="no contact"):
         resolve(people, "nobody@x.org")
+
+
+def test_tags_are_kept_lower_case_sorted_and_once() -> None:
+    from mailer.core.contacts import tag_list
+
+    assert tag_list(" AI, berlin,ai,, Climbing ") == ("ai", "berlin", "climbing")
+    assert tag_list("") == ()

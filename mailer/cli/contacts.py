@@ -19,6 +19,7 @@ from mailer.cli.base import (
     pass_ctx,
     tier_name,
 )
+from mailer.core.contacts import tag_list
 from mailer.errors import UsageError
 from mailer.model import LANES, STATUSES
 from mailer.output import render
@@ -212,7 +213,7 @@ def contacts_set(
         tiers = list(app.rules(obj.config).tiers)
         changes["tier"] = tier_name(tier, tiers) if tier.strip() else None
     if tags is not None:
-        changes["tags"] = sorted({t.strip().lower() for t in tags.split(",") if t.strip()})
+        changes["tags"] = tag_list(tags)
     if trust is not None:
         changes["trust"] = trust
     if cadence is not None:

@@ -9,6 +9,7 @@ import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, check_trust, cli, find_contact, format_option, pass_ctx, tier_name
+from mailer.core.contacts import tag_list
 from mailer.errors import UsageError
 from mailer.output import render
 
@@ -31,11 +32,6 @@ WEED_COLUMNS = (
     "outbound_unanswered",
     "reason",
 )
-
-
-def _tag_list(text: str) -> tuple[str, ...]:
-    """`AI, berlin` -> ("ai", "berlin"), as `contacts set --tags` stores them."""
-    return tuple(sorted({t.strip().lower() for t in text.split(",") if t.strip()}))
 
 
 def _triage(
@@ -135,7 +131,7 @@ def _seed_walk(store: Any, seeds: list[Any], tiers: list[str], now: datetime) ->
             if answer:
                 c, said = _triage(store, c, tier=answer)
                 click.echo(f"  saved: {said}")
-            tags = _tag_list(_ask("tags (comma list; Enter none)"))
+            tags = tag_list(_ask("tags (comma list; Enter none)"))
             if tags:
                 c, said = _triage(store, c, tags=tags)
                 click.echo(f"  saved: {said}")
@@ -209,7 +205,7 @@ def seed(
             app.store(config),
             contact,
             tier=None if tier is None else tier_name(tier, tiers),
-            tags=None if tags is None else _tag_list(tags),
+            tags=None if tags is None else tag_list(tags),
             trust=trust,
             ignore=ignore,
         )

@@ -535,6 +535,12 @@ def _label(c: Contact) -> str:
     return f"{c.name} <{c.email}>" if c.name else c.email
 
 
+def tag_list(text: str) -> tuple[str, ...]:
+    """`AI, berlin` -> ("ai", "berlin"): tags as the store keeps them (lower-case, sorted,
+    each once)."""
+    return tuple(sorted({t.strip().lower() for t in text.split(",") if t.strip()}))
+
+
 def check_tier(text: str, tiers: Collection[str]) -> str:
     """The tier `text` names, as configured (any case); ValueError naming the configured ones.
 
