@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import secrets
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,16 @@ def write_atomic(path: Path, payload: bytes) -> None:
             ) from e
         raise
     fsync_dir(path.parent)
+
+
+def remove_beside(store_path: Path, stem: str, keep: Collection[str]) -> None:
+    """Remove the files beside the store whose names start with `stem` (and their temp
+    files), except those named in `keep`: replaced ones and leftovers of killed writers."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(store_path.parent):
+            if name not in keep and (name.startswith(stem) or name.startswith(f".{stem}")):
+                with contextlib.suppress(OSError):
+                    os.unlink(store_path.parent / name)
 
 
 def json_bytes(data: Any) -> bytes:

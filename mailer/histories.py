@@ -17,14 +17,12 @@ histories. Use only under the store's lock.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.files import json_bytes, json_value, write_atomic
+from mailer.files import json_bytes, json_value, remove_beside, write_atomic
 
 FORMAT = "mailer-history-1"
 
@@ -89,10 +87,5 @@ class HistoryFiles:
 
     def remove_others(self, ident: str | None) -> None:
         """Remove history files not of `ident` (replaced ones, leftovers of killed writers)."""
-        keep = None if ident is None else self.path(ident).name
-        stem = f"{self.store_path.name}.history-"
-        with contextlib.suppress(OSError):
-            for name in os.listdir(self.store_path.parent):
-                if name != keep and (name.startswith(stem) or name.startswith(f".{stem}")):
-                    with contextlib.suppress(OSError):
-                        os.unlink(self.store_path.parent / name)
+        keep = () if ident is None else (self.path(ident).name,)
+        remove_beside(self.store_path, f"{self.store_path.name}.history-", keep)

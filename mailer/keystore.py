@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.files import FILE_MODE, fsync_dir, write_atomic
+from mailer.files import FILE_MODE, fsync_dir, remove_beside, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -299,12 +299,5 @@ class KeyFiles:
 
     def remove_others(self, ref: KeysRef | None) -> None:
         """Remove key files and temp files not of `ref` (leftovers of killed writers)."""
-        keep = set() if ref is None else {self.base_path(ref.id).name, self.log_path(ref.id).name}
-        stem = f"{self.store_path.name}.keys-"
-        with contextlib.suppress(OSError):
-            for name in os.listdir(self.store_path.parent):
-                if name in keep:
-                    continue
-                if name.startswith(stem) or name.startswith(f".{stem}"):
-                    with contextlib.suppress(OSError):
-                        os.unlink(self.store_path.parent / name)
+        keep = () if ref is None else (self.base_path(ref.id).name, self.log_path(ref.id).name)
+        remove_beside(self.store_path, f"{self.store_path.name}.keys-", keep)

@@ -246,10 +246,16 @@ def _known_doc_reader() -> Callable[[dict[str, Any]], Contact]:
     for name in _TUPLE_FIELDS:
         lines += [f"v = get({name!r})", f"_set(c, {name!r}, tuple(v) if v else ())"]
     lines += ["_set(c, 'extra', {})", "return c"]
-    source = "def read(doc):\n" + "\n".join(f"    {line}" for line in lines)
-    exec(compile(source, "<Contact.from_doc>", "exec"), env)
-    reader: Callable[[dict[str, Any]], Contact] = env["read"]
+    reader: Callable[[dict[str, Any]], Contact] = _compiled("read(doc)", lines, env)
     return reader
+
+
+def _compiled(signature: str, lines: list[str], env: dict[str, Any]) -> Any:
+    """The function `def <signature>:` with body `lines`, compiled in `env`."""
+    name = signature.partition("(")[0]
+    source = f"def {signature}:\n" + "\n".join(f"    {line}" for line in lines)
+    exec(compile(source, f"<Contact {name}>", "exec"), env)
+    return env[name]
 
 
 _from_known_doc = _known_doc_reader()
@@ -263,10 +269,10 @@ def _contact_copier() -> Callable[[Contact, dict[str, Any]], Contact]:
     lines = ["c = _new(Contact)"]
     lines += [f"_set(c, {n!r}, changes[{n!r}] if {n!r} in changes else old.{n})" for n in names]
     lines.append("return c")
-    source = "def copy(old, changes):\n" + "\n".join(f"    {line}" for line in lines)
     env: dict[str, Any] = {"_new": object.__new__, "_set": _set, "Contact": Contact}
-    exec(compile(source, "<replace_contact>", "exec"), env)
-    copier: Callable[[Contact, dict[str, Any]], Contact] = env["copy"]
+    copier: Callable[[Contact, dict[str, Any]], Contact] = _compiled(
+        "copy(old, changes)", lines, env
+    )
     return copier
 
 

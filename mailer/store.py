@@ -669,12 +669,11 @@ class Store:
             by_id = {d.doc_id: d for d in docs}
             months = files.history(db)
 
-            def read(email: str) -> Contact:
-                c = Contact.from_doc(by_id[ids[email]])
-                return dataclasses.replace(c, months=months.get(email, ""))
-
             try:
-                merged = merge(read(keep), read(other))
+                merged = merge(
+                    _with_history(by_id[ids[keep]], months),
+                    _with_history(by_id[ids[other]], months),
+                )
             except ValueError as e:
                 raise UsageError(str(e)) from None
             files.history.put(db, {keep: merged.months}, gone=[other])
@@ -800,11 +799,7 @@ class Store:
             ]
         touched = {it.email for it in interactions}
         months = history(db)
-        existing = {
-            e: Contact.from_doc({**docs[ids[e]], "months": months.get(e, "")})
-            for e in touched
-            if e in ids
-        }
+        existing = {e: _with_history(docs[ids[e]], months) for e in touched if e in ids}
         changed = fold(existing, interactions)
         history.put(db, {e: c.months for e, c in changed.items()})
         return _put_contacts(db, docs, ids, {e: changed[e].to_doc() for e in sorted(changed)})
@@ -1159,8 +1154,7 @@ class Store:
             docs = _raw_docs(db, CONTACTS)
             changes = change([Contact.from_doc(d) for d in docs.values()])
             _put_contacts(db, docs, _contact_ids(docs), {c.email: c.to_doc() for c in changes})
-            if any(c.months for c in changes):
-                files.history.put(db, {c.email: c.months for c in changes if c.months})
+            files.history.put(db, {c.email: c.months for c in changes if c.months})
 
     def seen_keys(self) -> set[str]:
         """The keys of every message counted so far (as 16 hex digits: see `counted`)."""
@@ -1306,13 +1300,15 @@ def _ref_of(path: Path, docs: Sequence[Mapping[str, Any]]) -> KeysRef | None:
         raise _format_error(path, f"{KEYS} document does not name key files ({e})") from None
 
 
+def _with_history(doc: Mapping[str, Any], months: Mapping[str, str]) -> Contact:
+    """The contact of stored document `doc`, with its history from `months` (email ->
+    history; a transaction's documents hold none: an old store's are moved first)."""
+    return Contact.from_doc({**doc, "months": months.get(str(doc.get("email", "")), "")})
+
+
 def _with_months(docs: Iterable[Mapping[str, Any]], months: Mapping[str, str]) -> list[Contact]:
     """Contacts from their documents, each with its history from `months`."""
-    out = []
-    for doc in docs:
-        c = Contact.from_doc(dict(doc))
-        out.append(dataclasses.replace(c, months=months.get(c.email, c.months)))
-    return out
+    return [_with_history(doc, months) for doc in docs]
 
 
 def _months_in_docs(data: Data) -> bool:
@@ -1360,7 +1356,11 @@ class _HistoryWrite:
         return self._months
 
     def put(self, db: TinyDB, changed: Mapping[str, str], gone: Iterable[str] = ()) -> None:
-        """Set the histories of `changed` (email -> history) and drop those of `gone`."""
+        """Set the histories of `changed` (email -> history) and drop those of `gone`;
+        with neither, the histories are not even read."""
+        gone = list(gone)
+        if not changed and not gone:
+            return
         months = dict(self(db))
         months.update(changed)
         for email in gone:

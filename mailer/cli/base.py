@@ -14,7 +14,7 @@ import click
 
 from mailer import __version__, clock
 from mailer.config import Config, load
-from mailer.errors import ConfigError, MailerError, UsageError
+from mailer.errors import ConfigError, MailerError, UsageError, one_line
 from mailer.output import FORMATS
 
 CONTACT_COLUMNS = (
@@ -152,16 +152,12 @@ def main() -> None:
             click.echo(e.format_message())
             sys.exit(0)
         where = f"mailer {e.ctx.command_path.partition(' ')[2]}".strip() if e.ctx else "mailer"
-        _fail(f"error: {_one_line(e.format_message())} (see `{where} --help`)", 2)
+        _fail(f"error: {one_line(e.format_message())} (see `{where} --help`)", 2)
     except click.Abort:  # a prompt met the end of its input
         _fail("error: no answer to a question (input ended); give the answers as options", 2)
     except click.ClickException as e:
-        _fail(f"error: {_one_line(e.format_message())}", e.exit_code)
+        _fail(f"error: {one_line(e.format_message())}", e.exit_code)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 _GLOBAL_FLAGS = ("-v", "--verbose")
