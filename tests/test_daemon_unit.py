@@ -454,3 +454,25 @@ def test_housekeeping_forgets_refused_mail_after_keep_refused(tmp_path: Path) ->
         ("k1", "commands"),
         ("k2", "refused"),
     ]
+
+
+def test_a_fenced_clock_runs_to_the_fence_reports_and_stands_still(tmp_path: Path) -> None:
+    fence = tmp_path / "fence"
+    start = datetime(2026, 3, 2, 5, tzinfo=UTC)
+    fenced = clock.FencedClock(start, fence)
+    fenced.POLL = 0.0
+    fenced.advance(3600)  # no fence yet: time stands still, and says where
+    assert fenced.now() == start
+    assert (tmp_path / "fence.at").read_text() == "2026-03-02T05:00:00+00:00"
+    fence.write_text("2026-03-02T07:00:00Z")
+    fenced.advance(3600)
+    assert fenced.now() == start + timedelta(hours=1)
+    assert (tmp_path / "fence.at").read_text() == "2026-03-02T05:00:00+00:00"
+    fenced.advance(3 * 3600)  # past the fence: held there, and says so
+    assert fenced.now() == start + timedelta(hours=2)
+    assert (tmp_path / "fence.at").read_text() == "2026-03-02T07:00:00+00:00"
+    fenced.advance(60)
+    assert fenced.now() == start + timedelta(hours=2)
+    fence.write_text("not a time")  # half written: stand still, never fail
+    fenced.advance(60)
+    assert fenced.now() == start + timedelta(hours=2)
