@@ -36,10 +36,16 @@ from mailer.store import Store
 
 LOGGER = "mailer.test_idle"
 COMMAND_ADDRESS = "me+mailer-k3x9q2@example.com"
+SLACK = 6
 
 
 def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
-    """Wait for an asynchronous event; fail naming it after `seconds`."""
+    """Wait for an asynchronous event; fail naming it after `seconds` times SLACK.
+
+    The deadline only catches a hung test: it costs nothing when the event comes,
+    and SLACK keeps a busy 2-core machine from failing what an idle one passes.
+    """
+    seconds *= SLACK
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
@@ -90,10 +96,10 @@ def watch(tmp_path: Path) -> Iterator[Callable[..., tuple[InboxWatcher, Calls]]]
 
 
 def stopped_promptly(watcher: InboxWatcher) -> None:
-    asked = time.monotonic()
-    watcher.stop()
+    # An IDLE lasts renew_seconds (minutes): ending within the join means stop()
+    # broke it off. The join is generous so a loaded machine gives the same answer.
+    watcher.stop(timeout=60)
     assert not watcher.alive
-    assert time.monotonic() - asked < 2.0
 
 
 def test_new_mail_calls_on_new_within_seconds(
@@ -235,7 +241,7 @@ def test_trigger_runs_a_job_at_once_unless_it_is_in_backoff(frozen: None, tmp_pa
             daemon.trigger("digest")
     finally:
         daemon.stop()
-        thread.join(5)
+        thread.join(60)
     assert not thread.is_alive()
     assert result == [0]
 
@@ -249,7 +255,7 @@ def test_a_trigger_during_the_run_gives_one_more_run(frozen: None, tmp_path: Pat
         runs.append(now)
         if len(runs) == 2:
             started.set()
-            release.wait(5)
+            release.wait(60)
 
     daemon = Daemon(
         Store(tmp_path / "mailer.json"),
@@ -263,7 +269,7 @@ def test_a_trigger_during_the_run_gives_one_more_run(frozen: None, tmp_path: Pat
     try:
         wait_for(lambda: len(runs) == 1, 5, "the run at start")
         daemon.trigger("scan")
-        assert started.wait(5)
+        assert started.wait(60)
         daemon.trigger("scan")  # mail came while the scan ran: it may have missed it
         daemon.trigger("scan")  # ... twice: still one more run, not two
         release.set()
@@ -273,7 +279,7 @@ def test_a_trigger_during_the_run_gives_one_more_run(frozen: None, tmp_path: Pat
     finally:
         release.set()
         daemon.stop()
-        thread.join(5)
+        thread.join(60)
     assert not thread.is_alive()
 
 
@@ -323,7 +329,7 @@ def test_daemon_applies_command_mail_within_seconds(imap_user: ImapUser, tmp_pat
             f"the emailed snooze applied by the daemon; its log:\n{log.read_text()}",
         )
         daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(timeout=15)
+        code = daemon.wait(timeout=60)
     finally:
         if daemon.poll() is None:
             daemon.kill()
