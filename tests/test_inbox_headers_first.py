@@ -1,7 +1,7 @@
 """Command mail is judged by its header fields first (issue 10).
 
 A refused mail's body is never fetched nor parsed: most tests drive
-`inbox.run` with an in-memory command box that counts `body()` calls, and one
+`inbox.run` with the in-memory command box, counting its `body()` calls, and one
 does it over a real Dovecot while recording every IMAP command mailer sends,
 so a BODY[] fetch of a refused 9 MB mail would show. Authentication-Results
 count only as the receiving server wrote them, and every line of an accepted
@@ -27,6 +27,7 @@ from mailer.config import Config, from_dict, load
 from mailer.errors import ConfigError
 from mailer.model import CommandRecord, Contact
 from mailer.sources.base import MailItem
+from mailer.sources.memory import MemoryCommandBox, MemoryMailbox
 from mailer.store import Store
 
 NOW = utc(2026, 3, 4, 9, 0)
@@ -72,36 +73,25 @@ def mail(
     return (head + "\r\n" + body.replace("\n", "\r\n")).encode()
 
 
-def header_fields(raw: bytes) -> bytes:
-    """The header fields an IMAP `BODY.PEEK[HEADER.FIELDS (...)]` of FIELDS returns."""
-    block = raw.split(b"\r\n\r\n", 1)[0]
-    kept: list[bytes] = []
-    keep = False
-    for line in block.split(b"\r\n"):
-        if line[:1] not in (b" ", b"\t"):
-            keep = line.split(b":", 1)[0].strip().lower().decode() in FIELDS
-        if keep:
-            kept.append(line)
-    return b"\r\n".join(kept) + b"\r\n\r\n"
-
-
-class Box:
-    """INBOX in memory, as mailer's IMAP box shows it: header fields first, the body on demand."""
+class Box(MemoryCommandBox):
+    """INBOX in memory (sources/memory.py: header fields first, the body on demand),
+    its whole-mail fetches and its moves counted."""
 
     def __init__(self, mails: list[bytes]) -> None:
-        self.mails = dict(enumerate(mails, start=1))
+        mailbox = MemoryMailbox()
+        for m in mails:
+            mailbox.append("INBOX", m)
+        super().__init__(mailbox)
         self.fetched: list[int] = []
         self.moved: list[int] = []
 
-    def candidates(self, address: str) -> list[MailItem]:
-        return [MailItem(uid, header_fields(m), len(m)) for uid, m in self.mails.items()]
-
     def body(self, item: MailItem) -> bytes:
         self.fetched.append(item.uid)
-        return self.mails[item.uid]
+        return super().body(item)
 
     def move(self, uids: list[int], folder: str) -> None:
         self.moved += uids
+        super().move(uids, folder)
 
 
 def config(tmp_path: Path, **commands: Any) -> Config:
