@@ -18,6 +18,7 @@ goes when the folder scans again. A failing connection still ends the scan.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -146,22 +147,38 @@ def _scan_folder(
             progress(name, 0, new.count)
         pending: list[RawMessage] = []
         read = 0
-        try:
-            for chunk in source.fetch(info, new, min(CHUNK, batch_size)):
-                pending.extend(chunk)
-                read += len(chunk)
-                if len(pending) >= batch_size:
-                    commit(pending)
-                    committed, pending = True, []
-                if progress and chunk:
-                    progress(name, read, new.count)
-        except SourceError:  # the folder or the connection failed halfway: keep what was read
+        # One batch is parsed and committed on a thread of its own while the next
+        # is fetched: the server's time and ours overlap. Never more than one in
+        # flight, so memory holds two batches at most and commits keep their order.
+        with ThreadPoolExecutor(1, thread_name_prefix="mailer-commit") as writer:
+            inflight: Future[None] | None = None
+
+            def hand_over(batch: list[RawMessage]) -> None:
+                nonlocal inflight
+                if inflight is not None:
+                    inflight.result()  # a failed commit stops the scan here
+                inflight = writer.submit(commit, batch)
+
+            try:
+                for chunk in source.fetch(info, new, min(CHUNK, batch_size)):
+                    pending.extend(chunk)
+                    read += len(chunk)
+                    if len(pending) >= batch_size:
+                        hand_over(pending)
+                        committed, pending = True, []
+                    if progress and chunk:
+                        progress(name, read, new.count)
+            except SourceError:  # the folder or the connection failed halfway: keep what was read
+                if pending:
+                    hand_over(pending)
+                if inflight is not None:
+                    inflight.result()
+                raise
             if pending:
-                commit(pending)
-            raise
-        if pending:
-            commit(pending)
-            committed = True
+                hand_over(pending)
+                committed = True
+            if inflight is not None:
+                inflight.result()
     if not committed and not incremental:  # record the folder (and a new UIDVALIDITY) once
         _record_empty(store, source.id, info, last_uid, stamp)
 
