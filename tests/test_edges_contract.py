@@ -235,14 +235,6 @@ class TestSource:
     def test_a_missing_folder_is_a_folder_error(
         self, source_edge: SourceEdge, request: pytest.FixtureRequest
     ) -> None:
-        known_bug(
-            request,
-            {"mbox", "maildir"},
-            source_edge.kind,
-            "local.py: open_folder of a missing folder answers as if it were there "
-            "(mbox: ignores the name and opens its file; Maildir: an empty folder), "
-            "so a Maildir folder deleted mid-import is counted empty, not reported",
-        )
         with pytest.raises(FolderError):
             source_edge.source().open_folder(source_edge.missing)
 

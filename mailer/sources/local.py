@@ -21,7 +21,7 @@ from pathlib import Path
 from mailer.core.headers import HEADER_LIMIT, header_block
 from mailer.errors import UsageError
 from mailer.model import RawMessage
-from mailer.sources.base import FolderInfo, NewMessages, draft_keys
+from mailer.sources.base import FolderError, FolderInfo, NewMessages, draft_keys
 
 _DELIVERIES = itertools.count()  # Maildir unique names: deliveries by this process
 
@@ -77,6 +77,8 @@ class MboxSource:
         return [str(self.path)]
 
     def open_folder(self, name: str) -> FolderInfo:
+        if name != str(self.path):  # an mbox file is one folder
+            raise FolderError(f"{self.path} has no folder {name!r}")
         return FolderInfo(name=name, uidvalidity=None, uidnext=None, messages=len(self._keys))
 
     def new_messages(self, info: FolderInfo, last_uid: int) -> NewMessages:
@@ -118,6 +120,9 @@ class MaildirSource:
 
     def open_folder(self, name: str) -> FolderInfo:
         base = self.path if name == "INBOX" else self.path / name
+        if not (base / "cur").is_dir() and not (base / "new").is_dir():
+            # deleted since it was listed, or never there: reported, not counted empty
+            raise FolderError(f"{self.path}: no Maildir folder {name!r}")
         files: list[Path] = []
         for sub in ("cur", "new"):
             d = base / sub
