@@ -16,7 +16,7 @@ against this daemon's needs it falls short in ways this module makes up for:
 - `.at(time, tz)` needs pytz (zoneinfo is used for our own computations);
 - it reads the wall clock itself (`datetime.datetime.now()`), so `MAILER_NOW`
   and `MAILER_NOW_RATE` would not reach it. `install_clock_shim` gives it
-  mailer's clock instead; see there.
+  mailer's clock instead; see there (mailer.jobtimes).
 
 While a job is failing its next attempt is the backoff's (now + backoff, kept in
 the store across restarts); scheduled runs before that are skipped, so a bad
@@ -34,31 +34,28 @@ the loop is free (a trigger during its run gives one more run after it), and
 the run counts as a normal one: the interval restarts from it. A job in
 backoff ignores triggers: its retry comes at the backoff's time, so new mail
 does not hammer a server that is down.
+
+Beside this module: mailer.jobtimes (the jobs' specs and when they are due)
+and mailer.daemonlock (one daemon per store).
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
 import importlib.util
 import logging
-import os
 import signal
 import threading
 import time as _time
-import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import schedule
 
 from mailer import clock
-from mailer.errors import AuthError, MailerError, StoreError, describe
+from mailer.errors import AuthError, MailerError, describe
+from mailer.jobtimes import JobSpec, _naive_local, due_at_start, install_clock_shim, next_run
 from mailer.model import iso, parse_iso
 from mailer.store import META, Store
 
@@ -66,87 +63,6 @@ MIN_BACKOFF = timedelta(minutes=1)
 STATE_PREFIX = "job:"
 
 Log = Callable[[str], None] | logging.Logger
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job: exactly one of `every_minutes` (interval) or `at` (daily, local time)."""
-
-    name: str  # "scan", "drafts", "housekeeping", ...
-    run: Callable[[datetime], None]  # gets mailer.clock.now(); raises on failure
-    every_minutes: int | None = None
-    at: str | None = None  # "HH:MM", daily, local time in `timezone`
-    timezone: str = "UTC"
-
-    def __post_init__(self) -> None:
-        if (self.every_minutes is None) == (self.at is None):
-            raise ValueError(f"job {self.name}: give exactly one of every_minutes or at")
-        if self.every_minutes is not None and self.every_minutes < 1:
-            raise ValueError(f"job {self.name}: every_minutes must be >= 1")
-        if self.at is not None:
-            _at_time(self)  # validates
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"job {self.name}: unknown time zone {self.timezone!r}") from None
-
-
-def _at_time(spec: JobSpec) -> time:
-    try:
-        hh, mm = (spec.at or "").split(":")
-        return time(int(hh), int(mm))
-    except ValueError:
-        raise ValueError(f"job {spec.name}: at={spec.at!r} is not HH:MM") from None
-
-
-def _last_scheduled(spec: JobSpec, now: datetime) -> datetime:
-    """The most recent daily run time at or before `now` (UTC), DST-correct.
-
-    A wall time that does not exist (spring forward) resolves to the hour
-    after, like `schedule` does; a repeated one (fall back) to the first.
-    """
-    tz = ZoneInfo(spec.timezone)
-    at = _at_time(spec)
-    day = now.astimezone(tz).date()
-    for d in (day, day - timedelta(days=1), day - timedelta(days=2)):
-        candidate = datetime.combine(d, at, tzinfo=tz).astimezone(UTC)
-        if candidate <= now:
-            return candidate
-    raise AssertionError("unreachable: yesterday's run time is always in the past")
-
-
-def _next_scheduled(spec: JobSpec, now: datetime) -> datetime:
-    """The first daily run time strictly after `now` (UTC)."""
-    tz = ZoneInfo(spec.timezone)
-    at = _at_time(spec)
-    day = now.astimezone(tz).date()
-    for d in (day, day + timedelta(days=1), day + timedelta(days=2)):
-        candidate = datetime.combine(d, at, tzinfo=tz).astimezone(UTC)
-        if candidate > now:
-            return candidate
-    raise AssertionError("unreachable: tomorrow's run time is always in the future")
-
-
-def due_at_start(spec: JobSpec, last_run: datetime | None, now: datetime) -> bool:
-    """Was a run missed while the daemon was not running?
-
-    A job that never ran is due at once when it runs at intervals; a daily
-    job waits for its time of day, so a first start at noon does not write
-    the morning's drafts at noon.
-    """
-    if spec.every_minutes is not None:
-        return last_run is None or now - last_run >= timedelta(minutes=spec.every_minutes)
-    return last_run is not None and _last_scheduled(spec, now) > last_run
-
-
-def next_run(spec: JobSpec, last_run: datetime | None, now: datetime) -> datetime:
-    """When the job runs next if all goes well: `now` when it is overdue."""
-    if due_at_start(spec, last_run, now):
-        return now
-    if spec.every_minutes is not None:
-        assert last_run is not None  # not due, so it has run
-        return last_run + timedelta(minutes=spec.every_minutes)
-    return _next_scheduled(spec, now)
 
 
 def job_states(store: Store) -> dict[str, dict[str, Any]]:
@@ -158,91 +74,6 @@ def job_states(store: Store) -> dict[str, dict[str, Any]]:
         for doc in docs
         if str(doc.get("key", "")).startswith(STATE_PREFIX)
     }
-
-
-# -- schedule reads mailer's clock -------------------------------------------
-
-
-class _ClockDatetime(datetime):
-    """`datetime` whose `now()` is `mailer.clock.now()`, for `schedule` only."""
-
-    @classmethod
-    def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        current = clock.now()
-        if tz is None:
-            # schedule keeps naive local times (its next_run is naive local).
-            return current.astimezone().replace(tzinfo=None)
-        return current.astimezone(tz)
-
-
-_shim_lock = threading.Lock()
-
-
-def install_clock_shim() -> None:
-    """Make `schedule` read `mailer.clock.now()` instead of the wall clock.
-
-    schedule calls `datetime.datetime.now()` / `.now(tz)` through its own
-    reference to the `datetime` module, so replacing that module attribute
-    (`schedule.datetime`) with a namespace whose `datetime` is `_ClockDatetime`
-    changes what it reads without patching the real `datetime` for anyone
-    else. schedule 1.2 uses `datetime.datetime`, `.timedelta` and `.time`;
-    `date`, `tzinfo` and `timezone` are there for safety. One limit:
-    `isinstance(x, datetime.datetime)` inside schedule (only in `Job.until`,
-    which we do not use) sees the subclass. Idempotent; it affects every
-    scheduler in the process, which is intended: one clock for everything.
-    """
-    with _shim_lock:
-        current = getattr(schedule, "datetime", None)
-        if getattr(current, "datetime", None) is _ClockDatetime:
-            return
-        shim = types.SimpleNamespace(
-            datetime=_ClockDatetime,
-            timedelta=timedelta,
-            time=time,
-            date=date,
-            tzinfo=tzinfo,
-            timezone=timezone,
-        )
-        setattr(schedule, "datetime", shim)  # noqa: B010 (mypy: module attribute)
-
-
-def _naive_local(dt: datetime) -> datetime:
-    """A UTC time as schedule keeps it: naive, in the process's local zone."""
-    return dt.astimezone().replace(tzinfo=None)
-
-
-# -- one daemon per store --------------------------------------------------------
-
-
-@contextlib.contextmanager
-def single_instance(store_path: Path) -> Iterator[None]:
-    """Hold `<store>.daemon.lock` (flock) while the daemon runs; refuse a second one.
-
-    The lock file is never removed: removing it would let a third daemon lock a
-    new file while the second still holds the old one.
-    """
-    lock_path = Path(f"{store_path}.daemon.lock")
-    with contextlib.suppress(OSError):
-        lock_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as e:
-        raise StoreError(f"cannot open the daemon lock {lock_path}: {e.strerror or e}") from e
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise StoreError(f"cannot lock {lock_path}: {e.strerror or e}") from e
-            pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            raise MailerError(
-                f"another mailer daemon is running on {store_path} (pid {pid})"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
 
 
 # -- the daemon ------------------------------------------------------------------

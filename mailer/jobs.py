@@ -14,7 +14,9 @@ from typing import Any
 
 from mailer import app, cases, clock
 from mailer.config import Config
-from mailer.daemon import Daemon, JobSpec, job_states, next_run, single_instance
+from mailer.daemon import Daemon, job_states
+from mailer.daemonlock import single_instance
+from mailer.jobtimes import JobSpec, next_run
 from mailer.model import iso, parse_iso
 
 log = logging.getLogger("mailer")

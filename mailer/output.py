@@ -20,8 +20,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mailer.core.addressbook import _FORMULA
-from mailer.core.addressbook import _defuse as defuse_formula
+from mailer.core.addressbook.csvfile import _FORMULA
+from mailer.core.addressbook.csvfile import _defuse as defuse_formula
 from mailer.core.clean import clean_line, clean_text
 
 FORMATS = ("table", "json", "csv")

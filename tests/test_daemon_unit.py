@@ -26,16 +26,10 @@ import pytest
 import schedule
 
 from mailer import clock
-from mailer.daemon import (
-    Daemon,
-    JobSpec,
-    due_at_start,
-    install_clock_shim,
-    job_states,
-    next_run,
-    single_instance,
-)
+from mailer.daemon import Daemon, job_states
+from mailer.daemonlock import single_instance
 from mailer.errors import AuthError, ConnectError, MailerError, SourceError
+from mailer.jobtimes import JobSpec, due_at_start, install_clock_shim, next_run
 from mailer.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -376,7 +370,7 @@ def test_single_instance_refuses_a_second_process(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from mailer.daemon import single_instance\n"
+            "import sys; from pathlib import Path; from mailer.daemonlock import single_instance\n"
             "with single_instance(Path(sys.argv[1])):\n"
             "    print('ready', flush=True); sys.stdin.read()\n",
             str(path),

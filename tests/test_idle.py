@@ -29,8 +29,9 @@ from scanhelp import PASSWORD_ENV, mailer, raw, write_config
 
 from mailer import clock
 from mailer.config import load
-from mailer.daemon import Daemon, JobSpec
+from mailer.daemon import Daemon
 from mailer.errors import ConnectError
+from mailer.jobtimes import JobSpec
 from mailer.sources.idle import InboxWatcher
 from mailer.store import Store
 
