@@ -185,7 +185,8 @@ def seed(
 ) -> None:
     """New two-way contacts waiting for triage, newest first, and the command to triage each."""
     from mailer import app
-    from mailer.core.rules import seeds_to_triage, suggested_tier
+    from mailer.core.rules import seeds_to_triage
+    from mailer.core.ruleset import suggested_tier
 
     config, now = obj.config, clock.now()
     rules = app.rules(config)
@@ -226,12 +227,13 @@ def seed(
 
 
 def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
+    from mailer.core.rules import weed_kind
     from mailer.model import parse_iso
 
     c = j.contact
     last = parse_iso(c.last_contact)
     return {
-        "kind": "dormant" if j.lane == "rekindle" else j.lane,
+        "kind": weed_kind(j.lane),
         "lane": j.lane,
         "email": c.email,
         "name": c.name,
@@ -275,7 +277,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
     """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
     from mailer import app
     from mailer.core import contacts as people_core
-    from mailer.core.rules import judge_all
+    from mailer.core.rules import judge_all, weed_kind
 
     if apply_ and undo:
         raise UsageError("give either --apply or --undo")
@@ -315,7 +317,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         store.change_contact(c.email, people_core.weed)
         j = lanes[c.email]
         why = (
-            f"{'dormant' if j.lane == 'rekindle' else 'one-sided'}: {j.reason}"
+            f"{weed_kind(j.lane).replace('_', '-')}: {j.reason}"
             if j.weed_candidate
             else "not a weed candidate: weeded on your word"
         )

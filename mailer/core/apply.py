@@ -36,7 +36,7 @@ from mailer.core.contacts import check_tier, weed
 from mailer.core.durations import parse_duration
 from mailer.core.headers import Identity, message_id_key
 from mailer.core.mailtext import Forwarded, MailInfo
-from mailer.core.rules import DEFAULT_TIERS
+from mailer.core.ruleset import DEFAULT_TIERS
 from mailer.core.undo import Restore
 from mailer.model import Contact, Interaction, LineOutcome, LogEntry, Parsed, iso
 

@@ -43,7 +43,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mailer.core.clean import clean_line
-from mailer.core.rules import DRAFT_KINDS, WEED_LANES, Plan, Rules, seeds_to_triage, suggested_tier
+from mailer.core.plan import Plan
+from mailer.core.rules import DRAFT_KINDS, WEED_LANES, seeds_to_triage, weed_kind
+from mailer.core.ruleset import Rules, suggested_tier
 from mailer.model import CommandRecord, Contact, DraftRecord, iso, parse_iso
 
 __all__ = [
@@ -409,7 +411,7 @@ def _from_plan(
             details = (_flat(item.reason), *_subject(c))
             owed.append(Entry(email, name, details, _lines(email, "done {}")))
         elif item.lane in WEED_LANES:
-            what = "dormant" if item.lane == "rekindle" else "one-sided"
+            what = weed_kind(item.lane).replace("_", "-")
             details = (f"{what}: {_flat(item.reason)}",)
             weed.append(Entry(email, name, details, _lines(email, "weed {}", "snooze {} 3m")))
     return due, owed, weed
