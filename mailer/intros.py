@@ -31,7 +31,7 @@ TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.
 
 
 def _contact(contacts: Sequence[Contact], who: str) -> Contact:
-    from mailer.core.contacts import resolve
+    from mailer.core.naming import resolve
 
     try:
         return resolve(contacts, who)

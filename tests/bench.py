@@ -796,7 +796,7 @@ def bench_command_mail(server: Dovecot, tmp: Path, contacts: int) -> dict[str, A
     from mailer.config import load
     from mailer.core.apply import apply_commands
     from mailer.core.commands import read_commands
-    from mailer.core.contacts import Resolver
+    from mailer.core.naming import Resolver
     from mailer.store import Store
 
     user = server.new_account()

@@ -27,9 +27,10 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from mailer.core import authres
-from mailer.core.contacts import Ambiguous, NotFound, Resolver, check_tier
+from mailer.core.contacts import check_tier
 from mailer.core.durations import parse_duration
 from mailer.core.mailtext import MailInfo
+from mailer.core.naming import Ambiguous, NotFound, Resolver
 from mailer.model import Contact
 
 __all__ = [
