@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
     from mailer.core.headers import Identity
     from mailer.core.intros import IntroRules
-    from mailer.core.rules import Judgement, Plan, Rules
+    from mailer.core.plan import Plan
+    from mailer.core.rules import Judgement
+    from mailer.core.ruleset import Rules
     from mailer.render import Renderer
     from mailer.scan import Progress, ScanReport
     from mailer.sources.base import Drafts, Source
@@ -80,7 +82,7 @@ def local_source(kind: str, path: Path) -> MboxSource | MaildirSource:
 
 def rules(config: Config) -> Rules:
     """[rules] as the core's Rules: every field has the key of its name."""
-    from mailer.core.rules import Rules
+    from mailer.core.ruleset import Rules
 
     return _section(config, "rules", Rules)
 
@@ -102,7 +104,7 @@ def _section(config: Config, section: str, cls: type[_T]) -> _T:
 
 def plan(config: Config, now: datetime, open_keys: Collection[str] | None = None) -> Plan:
     """The plan at `now`; without `open_keys`, the Drafts folder as last seen."""
-    from mailer.core.rules import plan as make_plan
+    from mailer.core.plan import plan as make_plan
 
     contacts, drafts, last_seen = store(config).planning()
     return make_plan(

@@ -26,7 +26,7 @@ from mailer.config import Config
 from mailer.core import digest as core
 from mailer.core.commands import VERBS
 from mailer.core.compose import build_draft
-from mailer.core.rules import plan as make_plan
+from mailer.core.plan import plan as make_plan
 from mailer.errors import ConfigError
 from mailer.model import Contact, DraftRecord, Intro, iso
 from mailer.render import Record, Rendered

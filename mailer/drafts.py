@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.core.compose import build_draft
-from mailer.core.rules import DRAFT_KINDS, Item, Plan, Rules, draft_email
-from mailer.core.rules import plan as make_plan
+from mailer.core.plan import Item, Plan, draft_email
+from mailer.core.plan import plan as make_plan
+from mailer.core.rules import DRAFT_KINDS
+from mailer.core.ruleset import Rules
 from mailer.model import Contact, DraftRecord, iso
 from mailer.render import Renderer
 from mailer.sources.base import Drafts

@@ -32,11 +32,12 @@ from mailer import app, intros
 from mailer.config import Config
 from mailer.core import intros as core_intros
 from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
-from mailer.core.commands import authenticate, kind_of, near_miss, read_commands
-from mailer.core.contacts import Resolver
+from mailer.core.command_mail import authenticate, kind_of, near_miss
+from mailer.core.commands import read_commands
 from mailer.core.headers import Identity, header_block, parse_message
 from mailer.core.intros import IntroRules
 from mailer.core.mailtext import MailInfo, read_mail
+from mailer.core.naming import Resolver
 from mailer.core.undo import MailUndo, Past, Restore
 from mailer.drafts import Outcome
 from mailer.errors import ConfigError, describe

@@ -20,7 +20,7 @@ from mailer import drafts as drafting
 from mailer.config import Config
 from mailer.core import intros as core
 from mailer.core.compose import build_draft, one_line
-from mailer.core.rules import Item
+from mailer.core.plan import Item
 from mailer.errors import UsageError
 from mailer.model import Contact, Intro
 from mailer.render import Record, Renderer, first_name
@@ -31,7 +31,7 @@ TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.
 
 
 def _contact(contacts: Sequence[Contact], who: str) -> Contact:
-    from mailer.core.contacts import resolve
+    from mailer.core.naming import resolve
 
     try:
         return resolve(contacts, who)

@@ -516,7 +516,7 @@ def bench_plan(
     """The rules over every contact of the store, with a past draft for each, in-process."""
     from mailer import app
     from mailer.config import load
-    from mailer.core.rules import plan
+    from mailer.core.plan import plan
     from mailer.model import DraftRecord
     from mailer.store import Store
 
@@ -578,7 +578,8 @@ def bench_lanes(n: int) -> dict[str, Any]:
     import gc
     from collections import Counter
 
-    from mailer.core.rules import Rules, judge_all
+    from mailer.core.rules import judge_all
+    from mailer.core.ruleset import Rules
 
     contacts = history_contacts(n)
     gc.collect()
@@ -644,7 +645,7 @@ def tagged_contacts(n: int, seed: int = 7) -> list[Any]:
 
 def bench_intros(n: int) -> dict[str, Any]:
     from mailer.core import intros
-    from mailer.core.rules import Rules
+    from mailer.core.ruleset import Rules
 
     contacts = tagged_contacts(n)
     rules = intros.IntroRules(complementary=(("hiring", "looking"), ("investor", "founder")))
@@ -795,7 +796,7 @@ def bench_command_mail(server: Dovecot, tmp: Path, contacts: int) -> dict[str, A
     from mailer.config import load
     from mailer.core.apply import apply_commands
     from mailer.core.commands import read_commands
-    from mailer.core.contacts import Resolver
+    from mailer.core.naming import Resolver
     from mailer.store import Store
 
     user = server.new_account()

@@ -11,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
-from mailer.core.commands import authenticate, kind_of, parse_commands
+from mailer.core.command_mail import authenticate, kind_of
+from mailer.core.commands import parse_commands
 from mailer.core.headers import Identity
 from mailer.core.mailtext import Forwarded, read_mail
-from mailer.core.rules import Rules, plan
+from mailer.core.plan import plan
+from mailer.core.ruleset import Rules
 from mailer.model import Contact
 
 NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)

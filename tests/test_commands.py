@@ -13,15 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailer.core.command_mail import auth_passes, authenticate, is_command_mail, judge
 from mailer.core.commands import (
     VERBS,
     Command,
     LineResult,
     MailCommands,
-    auth_passes,
-    authenticate,
-    is_command_mail,
-    judge,
     near_verb,
     parse_commands,
     parse_line,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailer.core.contacts import fold, resolve
+from mailer.core.contacts import fold
+from mailer.core.naming import resolve
 from mailer.model import Contact, Interaction
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

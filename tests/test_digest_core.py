@@ -21,7 +21,8 @@ from mailer.core import digest as core
 from mailer.core.apply import apply_commands
 from mailer.core.commands import VERBS, parse_commands, parse_line
 from mailer.core.mailtext import MARK, read_mail
-from mailer.core.rules import Rules, plan
+from mailer.core.plan import plan
+from mailer.core.ruleset import Rules
 from mailer.digest import _records
 from mailer.model import CommandRecord, Contact, DraftRecord, LineOutcome, iso
 from mailer.render import Renderer

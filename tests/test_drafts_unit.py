@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from mailer import drafts as drafting
-from mailer.core.rules import Rules, plan
+from mailer.core.plan import plan
+from mailer.core.ruleset import Rules
 from mailer.model import Contact, iso
 from mailer.render import Renderer
 from mailer.sources.local import MaildirDrafts

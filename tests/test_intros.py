@@ -9,7 +9,7 @@ import pytest
 
 from mailer.core import intros as core
 from mailer.core.intros import IntroRules
-from mailer.core.rules import Rules
+from mailer.core.ruleset import Rules
 from mailer.model import Contact, DraftRecord, Intro, iso
 
 NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)

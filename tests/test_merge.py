@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from scanhelp import mail_in, mail_out, mailer, utc, write_config, write_mbox
 
-from mailer.core.contacts import merge, resolve
+from mailer.core.contacts import merge
+from mailer.core.naming import resolve
 from mailer.model import Contact
 
 NOW = utc(2026, 3, 4, 9, 0)

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailer.core.contacts import Ambiguous, NotFound, Resolver, check_tier, resolve
+from mailer.core.contacts import check_tier
+from mailer.core.naming import Ambiguous, NotFound, Resolver, resolve
 from mailer.model import Contact
 
 JOSE = Contact("jose@alvarez.example", name="José Álvarez")
@@ -207,7 +208,7 @@ def test_without_configured_tiers_any_one_word_is_a_tier() -> None:
 
 
 def linear(contacts: list[Contact], who: str, within_words: bool = True) -> Contact:
-    from mailer.core.contacts import MAX_LISTED, _first_name, _folded, _label, _local_part
+    from mailer.core.naming import MAX_LISTED, _first_name, _folded, _label, _local_part
 
     people = list(contacts)
     address = who.strip().lower()

@@ -20,26 +20,17 @@ from hypothesis import strategies as st
 
 from mailer.core import history
 from mailer.core.contacts import fold
+from mailer.core.plan import HOLD_REPLY, HOLD_WEEKEND, KINDS, Plan, draft_email, plan
 from mailer.core.rules import (
-    DEFAULT_TIERS,
     DRAFT_KINDS,
-    HOLD_REPLY,
-    HOLD_WEEKEND,
-    KINDS,
     LANES,
     NOTHING,
     Drafted,
-    Plan,
-    Rules,
-    about,
-    cadence_for,
-    draft_email,
-    jitter_for,
     judge,
     judge_all,
-    plan,
     seeds_to_triage,
 )
+from mailer.core.ruleset import DEFAULT_TIERS, Rules, about, cadence_for, jitter_for
 from mailer.model import STATUSES, Contact, DraftRecord, Interaction, iso
 
 NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # a Wednesday

@@ -87,7 +87,7 @@ def _store_shape(obj: Any) -> MailerError | None:
 
 def find_contact(obj: Ctx, who: str) -> Any:
     from mailer import app
-    from mailer.core.contacts import resolve
+    from mailer.core.naming import resolve
 
     try:
         return resolve(app.store(obj.config).contacts(), who)

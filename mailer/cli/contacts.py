@@ -65,7 +65,7 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     from mailer import app
     from mailer.core import history
     from mailer.core.clean import clean_text
-    from mailer.core.rules import about
+    from mailer.core.ruleset import about
 
     now = clock.now()
     contact = find_contact(obj, who)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -45,8 +46,11 @@ def _triage(
 ) -> tuple[Any, str]:
     """Save one triage answer now; the contact after it, and what was done.
 
-    A tier or tags make the contact active, as the emailed `tier` command does.
+    A tier or tags make the contact active (core.contacts.triage), as the emailed `tier`
+    command does.
     """
+    from mailer.core.contacts import triage
+
     changes: dict[str, Any] = {}
     said = []
     if ignore:
@@ -61,10 +65,12 @@ def _triage(
     if trust is not None:
         changes["trust"] = trust
         said.append(f"trust {trust}")
-    if (tier or tags) and c.status != "active":
-        changes["status"] = "active"
+    updated = store.change_contact(
+        c.email, lambda was: triage(dataclasses.replace(was, **changes), tier=tier, tags=tags)
+    )
+    if updated.status == "active" and c.status != "active":
         said.append("now active")
-    return store.update_contact(c.email, **changes), ", ".join(said)
+    return updated, ", ".join(said)
 
 
 def _seed_row(c: Any, tier: str) -> dict[str, Any]:
@@ -102,6 +108,8 @@ def _ask(text: str) -> str:
 
 def _seed_walk(store: Any, seeds: list[Any], tiers: list[str], now: datetime) -> None:
     """Ask about each seed in turn; every answer is saved as soon as it is given."""
+    from mailer.core.rules import triaged
+
     counts = {"triaged": 0, "ignored": 0, "skipped": 0}
     tier_choices = "/".join(tiers) if tiers else "a tier name"
     try:
@@ -143,7 +151,7 @@ def _seed_walk(store: Any, seeds: list[Any], tiers: list[str], now: datetime) ->
             if text and int(text) != c.trust:
                 c, said = _triage(store, c, trust=int(text))
                 click.echo(f"  saved: {said}")
-            if c.tier or c.tags:
+            if triaged(c):
                 counts["triaged"] += 1
             else:
                 click.echo("  still a seed (no tier or tags)")
@@ -185,7 +193,8 @@ def seed(
 ) -> None:
     """New two-way contacts waiting for triage, newest first, and the command to triage each."""
     from mailer import app
-    from mailer.core.rules import seeds_to_triage, suggested_tier
+    from mailer.core.rules import seeds_to_triage
+    from mailer.core.ruleset import suggested_tier
 
     config, now = obj.config, clock.now()
     rules = app.rules(config)
@@ -226,12 +235,13 @@ def seed(
 
 
 def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
+    from mailer.core.rules import weed_kind
     from mailer.model import parse_iso
 
     c = j.contact
     last = parse_iso(c.last_contact)
     return {
-        "kind": "dormant" if j.lane == "rekindle" else j.lane,
+        "kind": weed_kind(j.lane),
         "lane": j.lane,
         "email": c.email,
         "name": c.name,
@@ -247,7 +257,7 @@ def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
 
 def _weed_targets(people: list[Any], who: tuple[str, ...]) -> list[Any]:
     """Every WHO resolved before anything changes; the first unknown one is a usage error."""
-    from mailer.core.contacts import Resolver
+    from mailer.core.naming import Resolver
 
     names = Resolver(people)
     found: dict[str, Any] = {}
@@ -275,7 +285,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
     """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
     from mailer import app
     from mailer.core import contacts as people_core
-    from mailer.core.rules import judge_all
+    from mailer.core.rules import judge_all, weed_kind
 
     if apply_ and undo:
         raise UsageError("give either --apply or --undo")
@@ -315,7 +325,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         store.change_contact(c.email, people_core.weed)
         j = lanes[c.email]
         why = (
-            f"{'dormant' if j.lane == 'rekindle' else 'one-sided'}: {j.reason}"
+            f"{weed_kind(j.lane).replace('_', '-')}: {j.reason}"
             if j.weed_candidate
             else "not a weed candidate: weeded on your word"
         )

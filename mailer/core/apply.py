@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.core.commands import Command, LineResult
-from mailer.core.contacts import check_tier, weed
+from mailer.core.contacts import check_tier, triage, weed
 from mailer.core.durations import parse_duration
 from mailer.core.headers import Identity, message_id_key
 from mailer.core.mailtext import Forwarded, MailInfo
-from mailer.core.rules import DEFAULT_TIERS
+from mailer.core.ruleset import DEFAULT_TIERS
 from mailer.core.undo import Restore
 from mailer.model import Contact, Interaction, LineOutcome, LogEntry, Parsed, iso
 
@@ -120,7 +120,7 @@ def _effect(
         return dataclasses.replace(c, snoozed_until=until), f"snoozed until {until}", None
     if verb == "tier":
         tier = check_tier(args[0], tiers)  # ValueError naming the configured tiers
-        revived = dataclasses.replace(c, tier=tier, status="active", weeded_from=None)
+        revived = triage(c, tier=tier)
         return revived, f"tier {tier}, active", None
     if verb == "tag":
         tags = tuple(sorted(set(c.tags) | set(args)))

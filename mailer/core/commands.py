@@ -1,11 +1,7 @@
-"""Commands by email (SPEC section 8): who may give them, and what they say.
+"""Commands by email (SPEC section 8): what the lines of a command mail say.
 
-The owner steers mailer by mailing its command address. That address is
-reachable by anyone, so this module is where strangers are turned away:
-a mail counts only when it is addressed to exactly the command address (its
-secret plus tag is the first key), comes from one unambiguous allowed sender,
-and, when the owner asks for it, carries a DKIM or SPF pass for that sender's
-domain from the receiving server.
+Whether a mail may command at all is decided before (mailer.core.command_mail);
+whom a line names, in mailer.core.command_names.
 
 The grammar is forgiving where it cannot hurt and strict where it could:
 lines that do not start with a command word are prose and are skipped,
@@ -23,13 +19,13 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mailer.core import authres
-from mailer.core.contacts import Ambiguous, NotFound, Resolver, check_tier
+from mailer.core.command_names import MAX_NAME_WORDS, LineError, leading_name, lookup, whole_name
+from mailer.core.contacts import check_tier
 from mailer.core.durations import parse_duration
-from mailer.core.mailtext import MailInfo
+from mailer.core.naming import Ambiguous, NotFound, Resolver
 from mailer.model import Contact
 
 __all__ = [
@@ -38,14 +34,7 @@ __all__ = [
     "Command",
     "LineResult",
     "MailCommands",
-    "Verdict",
-    "authenticate",
-    "command_stem",
-    "is_command_mail",
     "is_reply_subject",
-    "judge",
-    "kind_of",
-    "near_miss",
     "near_verb",
     "parse_commands",
     "parse_line",
@@ -66,142 +55,8 @@ USAGE = {
     "undo": "undo <id>",
 }
 VERBS: tuple[str, ...] = tuple(USAGE)
-
-MAX_NAME_WORDS = 6  # the longest name tried when a name runs into the text after it
 MAX_LINES = 5_000  # lines read per mail (mailtext hands over 64 KB of text at most anyway)
 MAX_VERB_LENGTH = 12  # a longer first word is no typo of a command word
-
-
-# --- who may command -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    accepted: bool
-    reason: str  # why it was refused, or whom it was accepted from
-
-
-def is_command_mail(info: MailInfo, command_address: str) -> bool:
-    """Addressed (To, Cc, Bcc, Delivered-To, X-Original-To) to exactly `command_address`.
-
-    Case-insensitive; another plus tag is another address.
-    """
-    address = command_address.strip().lower()
-    return "@" in address and address in info.recipients
-
-
-def _domain(value: str) -> str:
-    return value.rsplit("@", 1)[-1].strip().rstrip(".").lower()
-
-
-def auth_passes(auth_results: Sequence[str], domain: str, authserv_id: str | None = None) -> bool:
-    """Does the receiving server vouch for `domain` (dkim=pass or spf=pass, aligned)?
-
-    Only the receiving server's own header counts: the topmost one whose
-    authserv-id is `authserv_id` (RFC 8601 section 5; see `core.authres`).
-    Without `authserv_id` nothing counts: the topmost header may be the
-    sender's own when the receiving server adds none.
-    """
-    if not authserv_id:
-        return False
-    return authres.vouches(auth_results, domain, authserv_id)
-
-
-def authenticate(
-    info: MailInfo,
-    allowed_senders: Collection[str],
-    require_dkim: bool,
-    *,
-    authserv_id: str | None = None,
-) -> Verdict:
-    """Is this mail from the owner? Reads only the From header and the server's verdict."""
-    if info.from_problem:
-        return Verdict(False, info.from_problem)
-    if not info.from_addresses:
-        return Verdict(False, "no From address")
-    if len(info.from_addresses) > 1:
-        return Verdict(False, "more than one From address: " + ", ".join(info.from_addresses))
-    sender = info.from_addresses[0]
-    allowed = {a.strip().lower() for a in allowed_senders}
-    if sender not in allowed:
-        return Verdict(False, f"sender not allowed: {sender}")
-    if require_dkim:
-        domain = _domain(sender)
-        if not authserv_id:  # config.py refuses this; a caller of the core may not
-            return Verdict(False, "commands.authserv_id is not set; no server's verdict counts")
-        if not info.auth_results:
-            return Verdict(False, f"no Authentication-Results header; cannot check {domain}")
-        if not auth_passes(info.auth_results, domain, authserv_id):
-            return Verdict(False, f"DKIM/SPF did not pass for {domain}")
-        return Verdict(True, f"from {sender}, DKIM/SPF pass")
-    return Verdict(True, f"from {sender}")
-
-
-def near_miss(info: MailInfo, command_address: str) -> str | None:
-    """A recipient that looks like the command address with another tag, if any.
-
-    `me+mailer-k3x9q2@example.com` has the tag `mailer-k3x9q2`; mail to
-    `me+mailer-zzz@example.com` or `me+mailer@example.com` is someone guessing
-    (or an old address): refused and recorded, never applied. Other plus
-    addresses of the owner (`me+lists@...`) are ordinary mail.
-    """
-    address = command_address.strip().lower()
-    stem = command_stem(address)
-    if stem == address:
-        return None  # no tag, so no wrong tag
-    domain = address.rpartition("@")[2]
-    for recipient in info.recipients:
-        local, _, r_domain = recipient.rpartition("@")
-        if recipient == address or r_domain != domain or not local.startswith(stem):
-            continue
-        rest = local[len(stem) :]
-        if rest == "" or rest[0] in "-_.":  # me+mailer, me+mailer-old; not me+mailerlite
-            return recipient
-    return None
-
-
-def command_stem(address: str) -> str:
-    """What every look-alike of the command address starts with: `me+mailer` of
-    `me+mailer-k3x9q2@example.com` (the whole address when it has no tag)."""
-    address = address.strip().lower()
-    local, _, _domain = address.rpartition("@")
-    base, plus, tag = local.partition("+")
-    if not plus or not tag:
-        return address
-    return f"{base}+{re.split(r'[-_.]', tag, maxsplit=1)[0]}"
-
-
-def kind_of(info: MailInfo, command_address: str, own: Collection[str] = ()) -> str | None:
-    """What a mail to the command address is: "commands", "bcc_log", "near_miss" or None.
-
-    Written to mailer alone (the owner's own addresses aside): the mail talks
-    to mailer. Written to other people too, with mailer in Bcc, Cc or only in
-    the delivery headers: the owner copied mailer on a mail to them, which
-    logs that mail and runs no command (its text is for them, not for mailer).
-    """
-    address = command_address.strip().lower()
-    if not is_command_mail(info, command_address):
-        return "near_miss" if near_miss(info, command_address) else None
-    mine = {address, *(a.strip().lower() for a in own)}
-    others = [a for a in info.to_cc if a not in mine]
-    return "bcc_log" if others else "commands"
-
-
-def judge(
-    info: MailInfo,
-    command_address: str,
-    allowed_senders: Collection[str],
-    require_dkim: bool,
-    *,
-    authserv_id: str | None = None,
-) -> Verdict:
-    """Detection and authentication together: may this mail's commands be applied?"""
-    if not is_command_mail(info, command_address):
-        return Verdict(False, "not addressed to the command address")
-    return authenticate(info, allowed_senders, require_dkim, authserv_id=authserv_id)
-
-
-# --- what the commands say --------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -217,10 +72,6 @@ class LineResult:
     line: str
     command: Command | None
     error: str | None
-
-
-class _Refused(ValueError):
-    """A line that starts with a command word but cannot be read."""
 
 
 _REPLY_SUBJECT = re.compile(
@@ -245,111 +96,62 @@ def _clean_word(word: str) -> str:
     return word
 
 
-def _lookup(names: Resolver, words: list[str]) -> Contact:
-    """The contact `words` name, as the CLI finds one, but a part of a name must start a word
-    of it ("ann" names Anna, not Joanne): a command is never applied to a guessed person."""
-    return names.find(" ".join(words), within_words=False)
-
-
-def _whole(names: Resolver, words: list[str], verb: str) -> Contact:
-    """All of `words` name one contact."""
-    if not words:
-        raise _Refused(f"who? write it as: {USAGE[verb]}")
-    if "@" in words[0] and len(words) > 1:
-        raise _Refused(f"unexpected {' '.join(words[1:])!r} after the address; {USAGE[verb]}")
-    try:
-        return _lookup(names, words)
-    except LookupError as e:
-        raise _Refused(str(e)) from None
-
-
-def _leading(
-    names: Resolver, words: list[str], verb: str, min_rest: int
-) -> tuple[Contact, list[str]]:
-    """The contact named by the longest run of leading words that names one, and the rest.
-
-    A name may have several words and is followed by free text, so the
-    longest prefix that resolves wins. When none does, the error of the
-    longest ambiguous prefix (with its candidates) is the most useful one.
-    """
-    if len(words) < 1 + min_rest:
-        raise _Refused(f"too short; write it as: {USAGE[verb]}")
-    longest = 1 if "@" in words[0] else min(len(words) - min_rest, MAX_NAME_WORDS)
-    ambiguous: Ambiguous | None = None
-    missed = NotFound(words[0])
-    for k in range(longest, 0, -1):
-        try:
-            return _lookup(names, words[:k]), words[k:]
-        except Ambiguous as e:
-            if ambiguous is None:  # the longest reading's candidates
-                ambiguous = e
-        except NotFound as e:
-            missed = e  # the last is the first word alone: its suggestions are the ones to give
-    if ambiguous:
-        raise _Refused(str(ambiguous))
-    if "@" in words[0]:
-        raise _Refused(str(missed))
-    raise _Refused(
-        f"no contact named {words[0]!r} (nor a longer name starting with it){missed.hint}"
-    )
-
-
 def _text_verb(
     verb: str, min_rest: int
 ) -> Callable[[Resolver, list[str]], tuple[Contact, tuple[str, ...]]]:
     def parse(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-        contact, rest = _leading(names, words, verb, min_rest)
+        contact, rest = leading_name(names, words, USAGE[verb], min_rest)
         return contact, (" ".join(rest),)
 
     return parse
 
 
 def _snooze(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(names, words, "snooze", 1)
+    contact, rest = leading_name(names, words, USAGE["snooze"], 1)
     duration = " ".join(rest).lower()
     try:
         parse_duration(duration)
     except ValueError as e:
-        raise _Refused(str(e)) from None
+        raise LineError(str(e)) from None
     return contact, (duration,)
 
 
 def _tier(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(names, words, "tier", 1)
+    contact, rest = leading_name(names, words, USAGE["tier"], 1)
     try:
         tier = check_tier(" ".join(rest), ())  # one word; apply_commands knows the configured ones
     except ValueError as e:
-        raise _Refused(str(e)) from None
+        raise LineError(str(e)) from None
     return contact, (tier,)
 
 
 def _tag(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(names, words, "tag", 1)
+    contact, rest = leading_name(names, words, USAGE["tag"], 1)
     # As `mailer contacts set --tags`: lower-case, no repeats, sorted.
     tags = sorted({t.lower().lstrip("#") for t in re.split(r"[,\s]+", " ".join(rest))} - {""})
     if not tags:
-        raise _Refused(f"no tags; write it as: {USAGE['tag']}")
+        raise LineError(f"no tags; write it as: {USAGE['tag']}")
     return contact, tuple(tags)
 
 
 def _trust(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-    contact, rest = _leading(names, words, "trust", 1)
+    contact, rest = leading_name(names, words, USAGE["trust"], 1)
     level = " ".join(rest)
     if level not in ("0", "1", "2", "3"):
-        raise _Refused(f"trust is 0, 1, 2 or 3, not {level!r}")
+        raise LineError(f"trust is 0, 1, 2 or 3, not {level!r}")
     return contact, (level,)
 
 
 def _intro(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
     answer = words[0].lower() if words else ""
     if answer not in ("yes", "no"):
-        raise _Refused(f"write it as: {USAGE['intro']}")
-    return _whole(names, words[1:], "intro"), (answer,)
+        raise LineError(f"write it as: {USAGE['intro']}")
+    return whole_name(names, words[1:], USAGE["intro"]), (answer,)
 
 
 def _bare(verb: str) -> Callable[[Resolver, list[str]], tuple[Contact, tuple[str, ...]]]:
     def parse(names: Resolver, words: list[str]) -> tuple[Contact, tuple[str, ...]]:
-        return _whole(names, words, verb), ()
+        return whole_name(names, words, USAGE[verb]), ()
 
     return parse
 
@@ -430,7 +232,7 @@ def _names_someone(words: list[str], names: Resolver) -> bool:
         return True
     for k in range(min(len(words), MAX_NAME_WORDS), 0, -1):
         try:
-            names.find(" ".join(words[:k]), within_words=False)
+            lookup(names, words[:k])
         except Ambiguous:
             return True
         except NotFound:
@@ -484,7 +286,7 @@ def parse_line(line: str, contacts: Sequence[Contact] | Resolver) -> LineResult 
     rest = [w for w in rest if w]
     try:
         contact, args = _PARSERS[verb](names, rest)
-    except _Refused as e:
+    except LineError as e:
         return LineResult(line=line, command=None, error=f"{verb}: {e}")
     except Exception as e:  # never let one odd line stop the others
         return LineResult(line=line, command=None, error=f"{verb}: cannot read this line ({e})")

@@ -42,7 +42,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from mailer.core.rules import NOTHING, Rules, judge
+from mailer.core.rules import NOTHING, judge
+from mailer.core.ruleset import Rules
 from mailer.model import Contact, DraftRecord, Intro, iso, parse_iso
 
 __all__ = [

@@ -494,7 +494,7 @@ class ImapCommandBox:
         self._client, self._inbox, self._where = client, inbox, where
 
     def candidates(self, address: str) -> list[MailItem]:
-        from mailer.core.commands import command_stem
+        from mailer.core.command_mail import command_stem
 
         stem = command_stem(address)
         criteria: list[Any] = ["NOT", "DELETED"]
