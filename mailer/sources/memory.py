@@ -190,7 +190,7 @@ class MemoryCommandBox:
         self._mailbox, self._inbox = mailbox, inbox
 
     def candidates(self, address: str) -> list[MailItem]:
-        from mailer.core.commands import command_stem  # as imap.py: the parser is heavy
+        from mailer.core.command_mail import command_stem  # as imap.py: the parser is heavy
 
         stem = command_stem(address).encode()
         return [
