@@ -38,22 +38,22 @@ def identity(config: Config) -> Identity:
 
     ignore = (
         *DEFAULT_IGNORE,
-        *config.get("ignore.addresses"),
-        *(f"@{d.lstrip('@').lower()}" for d in config.get("ignore.domains")),
-        *(p.lower() for p in config.get("ignore.patterns")),
+        *config.ignore.addresses,
+        *(f"@{d.lstrip('@').lower()}" for d in config.ignore.domains),
+        *(p.lower() for p in config.ignore.patterns),
     )
     # the command address is the owner's too: mail to it is never a contact's
-    command_address = config.get("commands.address")
-    owner = [*config.me_addresses, *([command_address] if command_address else [])]
+    command_address = config.commands.address
+    owner = [*config.me.addresses, *([command_address] if command_address else [])]
     return Identity(
         addresses=frozenset(owner),
-        max_recipients=config.get("scan.max_recipients"),
+        max_recipients=config.scan.max_recipients,
         ignore=ignore,
     )
 
 
 def store(config: Config) -> Store:
-    return Store(config.store_path)
+    return Store(config.store.path)
 
 
 @contextmanager
@@ -66,7 +66,10 @@ def imap_source(config: Config) -> Iterator[ImapSource]:
     secret = None if token else credentials.password(account)
     # reconnect: a folder deleted mid-scan drops the connection (Dovecot); only it is skipped
     source = ImapSource(
-        config, connect(account, secret, token), reconnect=lambda: connect(account, secret, token)
+        account,
+        config.folders,
+        connect(account, secret, token),
+        reconnect=lambda: connect(account, secret, token),
     )
     try:
         yield source
@@ -84,22 +87,22 @@ def rules(config: Config) -> Rules:
     """[rules] as the core's Rules: every field has the key of its name."""
     from mailer.core.ruleset import Rules
 
-    return _section(config, "rules", Rules)
+    return _as(Rules, config.rules)
 
 
 def intro_rules(config: Config) -> IntroRules:
     """[intros] as the core's IntroRules, the same way."""
     from mailer.core.intros import IntroRules
 
-    return _section(config, "intros", IntroRules)
+    return _as(IntroRules, config.intros)
 
 
 _T = TypeVar("_T", bound="DataclassInstance")
 
 
-def _section(config: Config, section: str, cls: type[_T]) -> _T:
-    fields = dataclasses.fields(cls)
-    return cls(**{f.name: config.get(f"{section}.{f.name}") for f in fields})
+def _as(cls: type[_T], section: object) -> _T:
+    # By name, so a field the core adds without a key fails here at once.
+    return cls(**{f.name: getattr(section, f.name) for f in dataclasses.fields(cls)})
 
 
 def plan(config: Config, now: datetime, open_keys: Collection[str] | None = None) -> Plan:
@@ -123,16 +126,16 @@ def lanes(config: Config, now: datetime) -> tuple[dict[str, Judgement], list[Dra
 def renderer(config: Config) -> Renderer:
     from mailer.render import Renderer
 
-    return Renderer(config.get("drafts.templates_dir"), config.me_name, owner_address(config))
+    return Renderer(config.drafts.templates_dir, config.me.name, owner_address(config))
 
 
 def owner_address(config: Config) -> str:
-    return config.me_addresses[0]
+    return config.me.addresses[0]
 
 
 def drafts_in(config: Config, source: ImapSource | None) -> Drafts:
     """The configured local Maildir, else the Drafts folder of the open IMAP account."""
-    maildir = config.get("drafts.maildir")
+    maildir = config.drafts.maildir
     if maildir:
         from mailer.sources.local import MaildirDrafts
 
@@ -144,7 +147,7 @@ def drafts_in(config: Config, source: ImapSource | None) -> Drafts:
 @contextmanager
 def drafts_target(config: Config) -> Iterator[Drafts]:
     """Where drafts go, connecting to the account only when they go there."""
-    if config.get("drafts.maildir"):
+    if config.drafts.maildir:
         yield drafts_in(config, None)
         return
     with imap_source(config) as source:
@@ -166,7 +169,7 @@ def scan_source(
         source,
         identity(config),
         now,
-        batch_size=config.get("scan.batch_size"),
+        batch_size=config.scan.batch_size,
         full=full,
         progress=progress,
         skip_faulty=True,  # one missing folder must not cost the others (or command mail)

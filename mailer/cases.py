@@ -45,7 +45,7 @@ def write_drafts(config: Config, now: datetime, *, dry_run: bool = False) -> Dra
     from mailer import intros
 
     store, rules = app.store(config), app.rules(config)
-    renderer, owner = app.renderer(config), (config.me_name, app.owner_address(config))
+    renderer, owner = app.renderer(config), (config.me.name, app.owner_address(config))
     if dry_run:
         plan, outcomes = drafting.run(store, None, renderer, owner, rules, now)
         return DraftsRun(plan, outcomes, None)

@@ -57,10 +57,10 @@ class Prepared:
 
 def delivery(config: Config) -> str:
     """ "smtp" or "draft": digest.delivery, with auto meaning smtp when smtp.host is set."""
-    method = config.get("digest.delivery")
+    method = config.digest.delivery
     if method == "auto":
-        return "smtp" if config.get("smtp.host") else "draft"
-    if method == "smtp" and not config.get("smtp.host"):
+        return "smtp" if config.smtp.host else "draft"
+    if method == "smtp" and not config.smtp.host:
         raise ConfigError(
             "digest.delivery = smtp, but smtp.host is not set",
             hint="set up [smtp], or use digest.delivery = draft",
@@ -71,10 +71,10 @@ def delivery(config: Config) -> str:
 def is_due_today(config: Config, now: datetime) -> bool:
     """Does digest.every (and digest.weekday) ask for a digest on this local day?"""
     return core.is_digest_day(
-        config.get("digest.every"),
-        config.get("digest.weekday"),
+        config.digest.every,
+        config.digest.weekday,
         now,
-        config.get("rules.timezone"),
+        config.rules.timezone,
     )
 
 
@@ -82,7 +82,7 @@ def _build(config: Config, now: datetime) -> core.Digest:
     store = app.store(config)
     contacts, drafts, open_keys = store.planning()
     rules = app.rules(config)
-    since = core.since_previous(drafts, config.get("digest.every"), now)
+    since = core.since_previous(drafts, config.digest.every, now)
     commands = store.command_records(since=iso(since))
     plan = make_plan(contacts, drafts, rules, now, open_keys)
     ideas = _intro_ideas(config, now, contacts, store.intros())
@@ -150,8 +150,8 @@ def render(config: Config, now: datetime, digest: core.Digest) -> Rendered:
     rendered = app.renderer(config).render(
         TEMPLATE,
         **context,
-        today=core.local_day(now, config.get("rules.timezone")),
-        command_address=config.get("commands.address"),
+        today=core.local_day(now, config.rules.timezone),
+        command_address=config.commands.address,
         example_address=_example_address(owner),
     )
     first = (rendered.subject.split() or [""])[0].lower().rstrip(":,")
@@ -163,7 +163,7 @@ def render(config: Config, now: datetime, digest: core.Digest) -> Rendered:
 
 def prepare(config: Config, now: datetime) -> Prepared:
     """Today's digest, rendered; or, when it was delivered today already, only that record."""
-    timezone = config.get("rules.timezone")
+    timezone = config.rules.timezone
     key = core.digest_key(now, timezone)
     day = core.local_day(now, timezone)
     method = delivery(config)
@@ -174,14 +174,14 @@ def prepare(config: Config, now: datetime) -> Prepared:
     rendered = render(config, now, digest)
     owner = app.owner_address(config)
     message = build_draft(
-        from_name=config.me_name,
+        from_name=config.me.name,
         from_address=owner,
-        to=[(config.me_name or None, owner)],
+        to=[(config.me.name or None, owner)],
         subject=rendered.subject,
         body=rendered.body,
         key=key,
         date=now,
-        reply_to=config.get("commands.address"),
+        reply_to=config.commands.address,
     )
     return Prepared(key, day, method, None, digest, rendered, message)
 
@@ -225,7 +225,7 @@ def deliver(config: Config, prepared: Prepared, now: datetime, *, dry_run: bool 
 def _send(config: Config, message: EmailMessage) -> None:
     from mailer import smtp
 
-    settings = smtp.from_config(config)
+    settings = smtp.from_section(config.smtp, app.owner_address(config))
     assert settings is not None  # delivery() checked smtp.host
     smtp.send(settings, message, password=smtp.password_for(settings))
 

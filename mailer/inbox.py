@@ -103,14 +103,15 @@ class _Reading:
 
 def _judge(info: MailInfo, kind: str, config: Config) -> tuple[bool, str]:
     """(accepted?, why): the command address, then the sender and the server's verdict."""
-    address = config.get("commands.address")
+    address = config.commands.address
+    assert address, "run() reads command mail only with a commands.address"
     if kind == "near_miss":
         return False, f"sent to {near_miss(info, address)}, not the command address"
     verdict = authenticate(
         info,
-        config.get("commands.allowed_senders"),
-        config.get("commands.require_dkim"),
-        authserv_id=config.get("commands.authserv_id"),
+        config.commands.allowed_senders,
+        config.commands.require_dkim,
+        authserv_id=config.commands.authserv_id,
     )
     return verdict.accepted, verdict.reason
 
@@ -123,13 +124,14 @@ def _read(
     Judged on its header fields alone (`item.header`): a refused mail's body
     is never fetched nor parsed, whatever its size or shape.
     """
-    address = config.get("commands.address")
+    address = config.commands.address
+    assert address, "run() reads command mail only with a commands.address"
     head = read_mail(item.header)
-    kind = kind_of(head, address, config.me_addresses)
+    kind = kind_of(head, address, config.me.addresses)
     if kind is None:
         return None  # the server's SEARCH is loose (a substring): this is ordinary mail
     accepted, reason = _judge(head, kind, config)
-    if accepted and item.size > config.get("commands.max_size_kb") * 1024:
+    if accepted and item.size > config.commands.max_size_kb * 1024:
         accepted, reason = False, f"too large ({item.size // 1024} KB; commands.max_size_kb)"
     if not accepted:
         return _Reading(item, head, mail_key(head), "refused", reason)
@@ -139,7 +141,7 @@ def _read(
     key = mail_key(info)
     # The whole mail must say what its header fields said (a server may split a
     # malformed header block otherwise than Python does).
-    if kind_of(info, address, config.me_addresses) != kind or not _judge(info, kind, config)[0]:
+    if kind_of(info, address, config.me.addresses) != kind or not _judge(info, kind, config)[0]:
         return _Reading(item, info, key, "refused", "the whole mail reads otherwise than its head")
 
     if kind == "bcc_log":
@@ -249,16 +251,16 @@ def run(
     that answered introductions now call for (both said yes: the
     introduction) are written there afterwards.
     """
-    address = config.get("commands.address")
+    address = config.commands.address
     if not address:
         return InboxRun([], [])
     store = store or app.store(config)
     who = app.identity(config)
-    folder = config.get("commands.processed_folder")
+    folder = config.commands.processed_folder
     intro_rules = app.intro_rules(config)
     tiers = tuple(app.rules(config).tiers)
     handled: list[Handled] = []
-    if folder == config.get("folders.inbox"):
+    if folder == config.folders.inbox:
         raise ConfigError(
             f"commands.processed_folder is the inbox ({folder!r})",
             hint="name another folder: handled command mail is moved out of the inbox",
@@ -299,8 +301,8 @@ def _confirm(
     """Mail the owner what became of their command mail, when SMTP is set up."""
     from mailer import smtp
 
-    settings = smtp.from_config(config)
-    if settings is None or not config.get("commands.confirm"):
+    settings = smtp.from_section(config.smtp, app.owner_address(config))
+    if settings is None or not config.commands.confirm:
         return record
     try:
         message = confirmation(config, record, info, now)
@@ -333,14 +335,14 @@ def confirmation(
     )
     owner = app.owner_address(config)
     message = build_draft(
-        from_name=config.me_name,
+        from_name=config.me.name,
         from_address=owner,
         to=[(None, record.sender.split(", ")[0] or owner)],
         subject=rendered.subject,
         body=rendered.body,
         key=f"confirm:{record.key}",
         date=now,
-        reply_to=config.get("commands.address"),
+        reply_to=config.commands.address,
     )
     mid = one_line(info.message_id or "")
     if _MESSAGE_ID.fullmatch(mid):

@@ -208,7 +208,7 @@ def prepare(
     now: datetime,
 ) -> list[drafting.Prepared]:
     """Render and build each draft; a TemplateError here means nothing is written."""
-    owner = (config.me_name, app.owner_address(config))
+    owner = (config.me.name, app.owner_address(config))
     out = []
     for draft in needed:
         rendered = renderer.render(

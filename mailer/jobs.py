@@ -29,7 +29,7 @@ def scan_job(config: Config) -> JobSpec:
             log.info("scan: %d read, %d new", report.fetched, sum(f.new for f in report.folders))
             for fault in report.faults:  # skipped; command mail below runs all the same
                 log.warning("scan: folder %s skipped: %s", fault.folder, fault.error)
-            if config.get("commands.address"):
+            if config.commands.address:
                 from mailer import inbox
 
                 done = inbox.run(
@@ -40,7 +40,7 @@ def scan_job(config: Config) -> JobSpec:
                 for outcome in done.drafts:
                     log.info("intros: %s %s", outcome.action, outcome.prepared.item.key)
 
-    return JobSpec("scan", run, every_minutes=config.get("daemon.scan_every_minutes"))
+    return JobSpec("scan", run, every_minutes=config.daemon.scan_every_minutes)
 
 
 def drafts_job(config: Config) -> JobSpec:
@@ -52,9 +52,7 @@ def drafts_job(config: Config) -> JobSpec:
             "drafts: %d written%s", written, f", {len(held)} held ({held[0].hold})" if held else ""
         )
 
-    return JobSpec(
-        "drafts", run, at=config.get("rules.draft_at"), timezone=config.get("rules.timezone")
-    )
+    return JobSpec("drafts", run, at=config.rules.draft_at, timezone=config.rules.timezone)
 
 
 def housekeeping_job(config: Config) -> JobSpec:
@@ -63,7 +61,7 @@ def housekeeping_job(config: Config) -> JobSpec:
 
         store = app.store(config)
         store.compact()
-        pruned = store.prune_refused(iso(now - config.get("commands.keep_refused")))
+        pruned = store.prune_refused(iso(now - config.commands.keep_refused))
         if pruned:
             log.info("commands: forgot %d records of refused mail (commands.keep_refused)", pruned)
         expired = intros.expire(store, app.intro_rules(config), now)
@@ -73,8 +71,8 @@ def housekeeping_job(config: Config) -> JobSpec:
     return JobSpec(
         "housekeeping",
         run,
-        at=config.get("daemon.housekeeping_at"),
-        timezone=config.get("rules.timezone"),
+        at=config.daemon.housekeeping_at,
+        timezone=config.rules.timezone,
     )
 
 
@@ -85,16 +83,16 @@ def digest_job(config: Config) -> JobSpec:
         from mailer import digest
 
         if not digest.is_due_today(config, now):
-            log.debug("digest: not today (weekly, on %s)", config.get("digest.weekday"))
+            log.debug("digest: not today (weekly, on %s)", config.digest.weekday)
             return
         log.info("digest: %s", digest.run(config, now))
 
-    return JobSpec("digest", run, at=config.get("digest.at"), timezone=config.get("rules.timezone"))
+    return JobSpec("digest", run, at=config.digest.at, timezone=config.rules.timezone)
 
 
 def specs(config: Config) -> list[JobSpec]:
     jobs = [scan_job(config), drafts_job(config), housekeeping_job(config)]
-    if config.get("digest.every") != "off":
+    if config.digest.every != "off":
         jobs.append(digest_job(config))
     return jobs
 
@@ -123,15 +121,16 @@ def run_daemon(config: Config, *, once: bool, verbose: bool) -> int:
             store,
             jobs,
             log=log,
-            max_backoff=timedelta(minutes=config.get("daemon.max_backoff_minutes")),
+            max_backoff=timedelta(minutes=config.daemon.max_backoff_minutes),
         )
         log.info("mailer daemon started at %s (store %s)", clock.now().isoformat(), store.path)
         watcher = None
-        if not once and config.get("daemon.idle") and config.get("commands.address"):
+        if not once and config.daemon.idle and config.commands.address:
             from mailer.sources import idle
 
             # new mail in INBOX: scan (and read command mail) now, not at the interval
-            watcher = idle.start(config, lambda: daemon.trigger("scan"), log)
+            account, inbox = config.require_account(), config.folders.inbox
+            watcher = idle.start(account, inbox, lambda: daemon.trigger("scan"), log)
         try:
             return daemon.run(once=once)
         finally:

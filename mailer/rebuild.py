@@ -243,7 +243,7 @@ def _read(
             source,
             app.identity(config),
             now,
-            batch_size=config.get("scan.batch_size"),
+            batch_size=config.scan.batch_size,
             progress=labelled,
         )
         return SourceResult(planned.source, report.folders)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mailer import credentials, net
-from mailer.config import Config
+from mailer.config import Smtp
 from mailer.errors import AuthError, ConfigError, ConnectError, MailerError, one_line
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
@@ -41,23 +41,21 @@ class SmtpSettings:
     sender: str  # the envelope sender: the owner's own address
 
 
-def from_config(config: Config) -> SmtpSettings | None:
-    """The [smtp] section as settings, or None when no smtp.host is set."""
-    host = config.get("smtp.host")
-    if not host:
+def from_section(section: Smtp, sender: str) -> SmtpSettings | None:
+    """The [smtp] section as settings from `sender`, or None when no smtp.host is set."""
+    if not section.host:
         return None
-    security = config.get("smtp.security")
     return SmtpSettings(
-        host=host,
-        port=config.get("smtp.port") or DEFAULT_PORTS[security],
-        security=security,
-        username=config.get("smtp.username"),
-        password_env=config.get("smtp.password_env"),
-        password_command=config.get("smtp.password_command"),
-        keyring=config.get("smtp.keyring"),
-        ca_file=config.get("smtp.ca_file"),
-        timeout=config.get("smtp.timeout"),
-        sender=config.me_addresses[0],
+        host=section.host,
+        port=section.port or DEFAULT_PORTS[section.security],
+        security=section.security,
+        username=section.username,
+        password_env=section.password_env,
+        password_command=section.password_command,
+        keyring=section.keyring,
+        ca_file=section.ca_file,
+        timeout=section.timeout,
+        sender=sender,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from datetime import timedelta
@@ -54,6 +55,54 @@ def test_starter_from_init_parses() -> None:
     config = cfg.from_dict(tomllib.loads(text))
     assert config.get("commands.address") == "a+m@x.org"
     assert config.get("commands.allowed_senders") == ("a@x.org",)
+
+
+def test_starter_offers_every_key_and_its_commented_lines_parse() -> None:
+    from mailer.cli import STARTER
+
+    text = STARTER.format(
+        host="imap.x.org",
+        email="a@x.org",
+        name="A",
+        command_address="a+m@x.org",
+        password_env="MAILER_PASSWORD",
+    )
+    section, offered = "", []
+    for line in text.splitlines():
+        m = re.match(r"^\[([\w.]+)\]", line)
+        if m:
+            section = m[1]
+            continue
+        m = re.match(r"^#? ?(\w+) = \S", line)
+        if m and section:
+            offered.append(f"{section}.{m[1]}")
+    assert offered == [k.path for k in cfg.KEYS]
+    # Each default or example, uncommented, is a valid value of its key.
+    every = re.sub(r"(?m)^# (\w+ = )", r"\1", text)
+    assert cfg.from_dict(tomllib.loads(every)).account is not None
+
+
+def test_each_section_dataclass_holds_exactly_its_keys() -> None:
+    from mailer.config.keys import SECTIONS
+
+    assert list(cfg.SECTION_TYPES) == list(SECTIONS)
+    assert [f.name for f in dataclasses.fields(cfg.Config)] == ["path", *SECTIONS]
+    for section, cls in cfg.SECTION_TYPES.items():
+        keys = [k.path for k in cfg.KEYS if k.path.partition(".")[0] == section]
+        assert [f"{section}.{f.name}" for f in dataclasses.fields(cls)] == keys
+
+
+def test_rules_and_intros_give_the_cores_dataclasses() -> None:
+    from mailer import app
+    from mailer.core.intros import IntroRules
+    from mailer.core.rules import Rules
+
+    config = cfg.load(str(EXAMPLE))
+    rules, intros = app.rules(config), app.intro_rules(config)
+    assert {f.name for f in dataclasses.fields(Rules)} <= set(vars(config.rules))
+    assert dataclasses.asdict(intros) == dataclasses.asdict(config.intros)
+    assert isinstance(rules, Rules) and isinstance(intros, IntroRules)
+    assert rules.tiers == config.rules.tiers and rules.jitter == config.rules.jitter
 
 
 def test_every_problem_in_one_message_with_full_paths() -> None:

@@ -38,7 +38,7 @@ PEOPLE = [
     Contact("anna@a.example", name="Anna Berg"),
     Contact("bert@b.example", name="Bert Kim"),
 ]
-# What mailer's IMAP command box fetches of each candidate (sources/imap.py, _CMD_HEADER).
+# What mailer's IMAP command box fetches of each candidate (sources/imap_boxes.py, _CMD_HEADER).
 FIELDS = {
     "from",
     "to",

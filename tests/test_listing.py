@@ -60,7 +60,7 @@ def _source(config: Config, user: ImapUser, *, esearch: bool) -> ImapSource:
     client = connect(config.require_account(), user.password)
     if not esearch:  # a server without ESEARCH, as the source sees it
         client._cached_capabilities = tuple(c for c in client.capabilities() if c != b"ESEARCH")
-    return ImapSource(config, client)
+    return ImapSource(config.require_account(), config.folders, client)
 
 
 def _fetched(source: ImapSource, last_uid: int) -> tuple[list[int], int]:
@@ -169,7 +169,9 @@ def test_esearch_and_probing_find_what_a_uid_search_finds(
         # ESEARCH's `n:*` names the last message when nothing is new; fetch drops it
         assert got == want and count - len(want) in (0, 1 if not want else 0), last
 
-    public = ImapSource(esearch._config, _Public(esearch._client))  # probes too, no ESEARCH
+    public = ImapSource(  # probes too, no ESEARCH
+        esearch._account, esearch._folders, _Public(esearch._client)
+    )
     for last in (1100, 2950, 3040):
         want = [u for u in now if u > last]
         assert _fetched(public, last) == (want, len(want)), last

@@ -37,7 +37,7 @@ NOW = utc(2026, 11, 1)
 def _imap_scan(config_path: Path, full: bool = False) -> Any:
     config = load(str(config_path))
     account = config.require_account()
-    source = ImapSource(config, connect(account, _password(config_path)))
+    source = ImapSource(account, config.folders, connect(account, _password(config_path)))
     try:
         return scan(Store(config.store_path), source, app.identity(config), NOW, full=full)
     finally:
@@ -180,7 +180,8 @@ def test_fast_fetch_reads_what_imapclient_reads(imap_user: ImapUser, tmp_path: P
     imap_user.append("INBOX", odd, internaldates=dates)
     (tmp_path / "pw").write_text(imap_user.password)
     config = load(str(write_config(tmp_path, imap_user)))
-    source = ImapSource(config, connect(config.require_account(), imap_user.password))
+    account = config.require_account()
+    source = ImapSource(account, config.folders, connect(account, imap_user.password))
     try:
         info = source.open_folder("INBOX")
         new = source.new_messages(info, 0)

@@ -7,19 +7,20 @@ sent, from the owner, to the To and Cc only.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from conftest import require_or_skip
 
 from mailer import smtp
+from mailer.config import Smtp
 from mailer.errors import AuthError, ConfigError, ConnectError, MailerError
 from mailer.smtp import SmtpSettings
 
@@ -290,24 +291,23 @@ def test_password_for(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_from_config_defaults_the_port_by_security() -> None:
-    values = {
-        "smtp.host": "smtp.example.com",
-        "smtp.port": None,
-        "smtp.security": "starttls",
-        "smtp.username": OWNER,
-        "smtp.password_env": "MAILER_PASSWORD",
-        "smtp.password_command": None,
-        "smtp.keyring": False,
-        "smtp.ca_file": None,
-        "smtp.timeout": 60,
-    }
-    config: Any = SimpleNamespace(get=values.__getitem__, me_addresses=(OWNER, OTHER))
-    s = smtp.from_config(config)
+    section = Smtp(
+        host="smtp.example.com",
+        port=None,
+        security="starttls",
+        username=OWNER,
+        password_env="MAILER_PASSWORD",
+        password_command=None,
+        keyring=False,
+        ca_file=None,
+        timeout=60,
+    )
+    s = smtp.from_section(section, OWNER)
     assert s is not None
     assert (s.host, s.port, s.security, s.sender) == ("smtp.example.com", 587, "starttls", OWNER)
-    values["smtp.security"] = "tls"
-    assert smtp.from_config(config).port == 465  # type: ignore[union-attr]
-    values["smtp.port"] = 2525
-    assert smtp.from_config(config).port == 2525  # type: ignore[union-attr]
-    values["smtp.host"] = None
-    assert smtp.from_config(config) is None
+    section = dataclasses.replace(section, security="tls")
+    assert smtp.from_section(section, OWNER).port == 465  # type: ignore[union-attr]
+    section = dataclasses.replace(section, port=2525)
+    assert smtp.from_section(section, OWNER).port == 2525  # type: ignore[union-attr]
+    section = dataclasses.replace(section, host=None)
+    assert smtp.from_section(section, OWNER) is None

@@ -79,7 +79,7 @@ def _store_shape(obj: Any) -> MailerError | None:
         return None
     from mailer.store import check_shape
 
-    return check_shape(config.store_path)
+    return check_shape(config.store.path)
 
 
 # -- helpers the command modules share ---------------------------------------------------

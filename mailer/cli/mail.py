@@ -21,7 +21,7 @@ def commands() -> None:
 
 
 def _require_command_address(config: Config) -> str:
-    address = config.get("commands.address")
+    address = config.commands.address
     if not address:
         raise UsageError(
             "commands.address is not set",

@@ -7,28 +7,10 @@ import os
 import click
 
 from mailer.cli.base import Ctx, cli, pass_ctx
-from mailer.config import find_path
+from mailer.config import find_path, starter
 from mailer.errors import UsageError
 
-STARTER = """\
-# mailer configuration. Every key is documented in config.example.toml.
-# The password is never stored here: set {password_env} in the environment,
-# or use password_command / keyring under [account].
-
-[account]
-host = "{host}"
-security = "tls"
-username = "{email}"
-
-[me]
-name = "{name}"
-addresses = ["{email}"]
-
-[commands]
-# Mail to this exact address is read as commands. The random tag makes it a
-# secret: treat it like a password.
-address = "{command_address}"
-"""
+STARTER = starter.template()  # made from the key table (mailer.config.starter)
 
 
 def command_address(email: str) -> str:

@@ -56,7 +56,7 @@ def status(obj: Ctx, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(stats, indent=2, ensure_ascii=False, default=str))
         return
-    click.echo(f"store: {config.store_path}")
+    click.echo(f"store: {config.store.path}")
     click.echo(f"contacts: {stats['contacts']}")
     by_status = stats["contacts_by_status"]
     if by_status:

@@ -36,7 +36,7 @@ from typing import Any
 from imapclient.exceptions import IMAPClientError
 
 from mailer import clock, net
-from mailer.config import Account, Config
+from mailer.config import Account
 from mailer.errors import AuthError, MailerError, SourceError, describe
 from mailer.model import iso
 
@@ -76,7 +76,7 @@ class InboxWatcher:
     """IDLE on one folder in a daemon thread; `on_new()` when mail arrives.
 
     `password` / `oauth2_token` are resolved by the caller in the main thread
-    (`from_config`), so a password command or keyring never runs in here.
+    (`for_account`), so a password command or keyring never runs in here.
     """
 
     def __init__(
@@ -112,20 +112,22 @@ class InboxWatcher:
         self._inbox_state: tuple[Any, Any] | None = None  # (UIDVALIDITY, UIDNEXT) at SELECT
 
     @classmethod
-    def from_config(
-        cls, config: Config, on_new: Callable[[], None], log: logging.Logger, **options: Any
+    def for_account(
+        cls,
+        account: Account,
+        on_new: Callable[[], None],
+        log: logging.Logger,
+        **options: Any,
     ) -> InboxWatcher:
-        """A watcher for the configured account's INBOX; reads the password here.
+        """A watcher for the account's inbox (`folder=`, folders.inbox); reads the password here.
 
         Raises the MailerError of a missing password or token command, as the
         scan job would.
         """
         from mailer import credentials
 
-        account = config.require_account()
         token = credentials.oauth2_token(account)
         secret = None if token else credentials.password(account)
-        options.setdefault("folder", config.get("folders.inbox"))
         if token:  # access tokens expire within hours: ask the command again on reconnect
             options.setdefault("token_source", lambda: credentials.oauth2_token(account))
         return cls(account, on_new, log, password=secret, oauth2_token=token, **options)
@@ -298,13 +300,15 @@ class InboxWatcher:
                 client.shutdown()
 
 
-def start(config: Config, on_new: Callable[[], None], log: logging.Logger) -> InboxWatcher | None:
-    """A running watcher for `mailer run`, or None (and one log line) without a password.
+def start(
+    account: Account, folder: str, on_new: Callable[[], None], log: logging.Logger
+) -> InboxWatcher | None:
+    """A running watcher on `folder` for `mailer run`; None (and a log line) without a password.
 
     The daemon goes on without it: the scan job reports the same problem.
     """
     try:
-        watcher = InboxWatcher.from_config(config, on_new, log)
+        watcher = InboxWatcher.for_account(account, on_new, log, folder=folder)
     except MailerError as e:
         log.warning("%s", f"{iso(clock.now())} idle: off: {describe(e)}")
         return None

@@ -1,8 +1,10 @@
 """The owner's IMAP account as a scan source, through imapclient.
 
 Everything imapclient returns (bytes-keyed dicts, its exceptions) is turned
-into our types and our errors here. TLS is verified by default; plain text
-is allowed only to a loopback address.
+into our types and our errors in this module and its three neighbours:
+imap_session.py (connecting, TLS, login), imap_parse.py (FETCH responses)
+and imap_boxes.py (the Drafts folder and the command box on the same
+connection).
 
 New mail is found and read by message sequence number, so no response grows
 with the folder: after SELECT, the first new message's number comes from one
@@ -23,109 +25,35 @@ import contextlib
 import re
 import ssl
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import imapclient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from mailer import net
-from mailer.config import Account, Config
+from mailer.config import Account, Folders
 from mailer.core.headers import HEADER_FIELDS
-from mailer.errors import (
-    AuthError,
-    ConfigError,
-    ConnectError,
-    MailerError,
-    SourceError,
-    one_line,
-)
+from mailer.errors import MailerError, SourceError, one_line
 from mailer.model import RawMessage
-from mailer.sources.base import (
-    DRAFT_KEY_HEADER,
-    FolderError,
-    FolderInfo,
-    MailItem,
-    NewMessages,
-    draft_keys,
-)
+from mailer.sources.base import FolderError, FolderInfo, NewMessages
+from mailer.sources.imap_boxes import ImapCommandBox, ImapDrafts
+from mailer.sources.imap_parse import aware, parse_fetch
+from mailer.sources.imap_session import close_quietly, connect, guard, tls_context
 
-FETCH_CHUNK = 2000  # UIDs per FETCH of draft keys: Dovecot's command lines stop at 64 KB
+# Re-exported: callers and tests take the IMAP edge from this module (and the
+# IDLE watcher's `connect` from here, where a test replaces it).
+__all__ = [
+    "PROBES",
+    "ImapCommandBox",
+    "ImapDrafts",
+    "ImapSource",
+    "connect",
+    "parse_fetch",
+    "tls_context",
+]
+
 PROBES = 16  # sequence numbers a round trip asks the UID of, finding new mail without ESEARCH
 _BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
-_KEY_FIELD = f"BODY.PEEK[HEADER.FIELDS ({DRAFT_KEY_HEADER.upper()})]".encode()
-# Everything a command mail is judged by (address, sender, the server's
-# verdict) and recorded with, so a refused mail's body is never fetched.
-_CMD_HEADER = (
-    b"BODY.PEEK[HEADER.FIELDS (FROM TO CC BCC DELIVERED-TO X-ORIGINAL-TO MESSAGE-ID"
-    b" SUBJECT DATE CONTENT-TYPE AUTHENTICATION-RESULTS)]"
-)
 _SPECIAL = {"sent": rb"\Sent", "drafts": rb"\Drafts"}
-
-
-def tls_context(account: Account) -> ssl.SSLContext:
-    return net.tls_context(account.ca_file, "account.ca_file")
-
-
-def connect(account: Account, password: str | None, oauth2_token: str | None = None) -> Any:
-    """A logged-in IMAPClient, or a MailerError that says what to fix."""
-    where = f"{account.host}:{account.port}"
-    if account.security == "none" and not net.is_loopback(account.host):
-        raise ConfigError(
-            f"account.security = none sends your password in plain text to {account.host}",
-            hint="use tls or starttls; none is allowed only to a loopback address",
-        )
-    ctx = tls_context(account) if account.security != "none" else None
-    try:
-        client = imapclient.IMAPClient(
-            account.host,
-            port=account.port,
-            ssl=account.security == "tls",
-            ssl_context=ctx,
-            timeout=account.timeout,
-        )
-        if account.security == "starttls":
-            client.starttls(ctx)
-    except ssl.SSLCertVerificationError as e:
-        raise ConnectError(
-            f"the TLS certificate of {where} does not verify: {net.reason(e)}",
-            hint="if the server uses its own CA, set account.ca_file to it",
-        ) from None
-    except (OSError, IMAPClientError, ssl.SSLError) as e:
-        raise ConnectError(
-            f"cannot connect to {where}: {net.reason(e)}",
-            hint="check account.host, account.port and account.security, and that the server is up",
-        ) from None
-    client.normalise_times = False
-    try:
-        if oauth2_token:
-            client.oauth2_login(account.username, oauth2_token)
-        else:
-            client.login(account.username, password or "")
-    except LoginError as e:
-        _close(client)
-        raise AuthError(
-            f"{where} refused the login of {account.username}: {net.reason(e)}",
-            hint="check account.username and the password",
-        ) from None
-    except (OSError, IMAPClientError) as e:
-        _close(client)
-        raise ConnectError(f"lost the connection to {where} at login: {net.reason(e)}") from None
-    return client
-
-
-def _close(client: Any) -> None:
-    # a dying connection has nothing more to tell
-    try:
-        client.logout()
-    except Exception:
-        with contextlib.suppress(Exception):
-            client.shutdown()
-
-
-def _header_of(row: dict[bytes, Any]) -> bytes:
-    """The header fields of one imapclient FETCH row (its key echoes the field list)."""
-    return next((v for k, v in row.items() if k.startswith(b"BODY[HEADER")), None) or b""
 
 
 _NOISE = re.compile(
@@ -163,26 +91,24 @@ def _nothing_after(info: FolderInfo, last_uid: int) -> bool:
     return info.messages == 0 or (info.uidnext is not None and info.uidnext <= last_uid + 1)
 
 
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class ImapSource:
     """The account's folders as a scan `Source`.
 
-    `reconnect` makes a new logged-in client: with it, a connection the
-    server drops because the selected folder was deleted (Dovecot does) is
-    replaced, and that folder alone is skipped.
+    It is given [account] (its id and host in messages) and [folders] (which
+    folders to read), no more. `reconnect` makes a new logged-in client: with
+    it, a connection the server drops because the selected folder was deleted
+    (Dovecot does) is replaced, and that folder alone is skipped.
     """
 
     def __init__(
-        self, config: Config, client: Any, reconnect: Callable[[], Any] | None = None
+        self,
+        account: Account,
+        folders: Folders,
+        client: Any,
+        reconnect: Callable[[], Any] | None = None,
     ) -> None:
-        account = config.require_account()
         self.id = f"imap:{account.username}@{account.host}"
-        self._config = config
+        self._account, self._folders = account, folders
         self._where = f"{account.host}:{account.port}"
         self._reconnect = reconnect
         self._esearch: bool | None = None  # the server has ESEARCH; asked once, before SELECT
@@ -203,13 +129,13 @@ class ImapSource:
         return client
 
     def _guard(self, what: str) -> contextlib.AbstractContextManager[None]:
-        return _guard(self._where, what)
+        return guard(self._where, what)
 
     def folder(self, role: str) -> str | None:
         """The folder for `sent` or `drafts`: configured, else by special use or name."""
-        configured = self._config.get(f"folders.{role}")
+        configured = {"sent": self._folders.sent, "drafts": self._folders.drafts}[role]
         if configured:
-            return str(configured)
+            return configured
         with self._guard("listing folders"):
             found = self._client.find_special_folder(_SPECIAL[role])
         return str(found) if found else None
@@ -223,9 +149,9 @@ class ImapSource:
         ]
 
     def scan_folders(self) -> list[str]:
-        inbox = self._config.get("folders.inbox")
+        inbox = self._folders.inbox
         folders = [inbox]
-        if not self._config.get("folders.sent") and self._selection_known and not self._selected:
+        if not self._folders.sent and self._selection_known and not self._selected:
             # Finding Sent takes a LIST, after which Dovecot (Maildir) answers STATUS or
             # SELECT of INBOX slowly for the rest of the session: 0.7 s at 400,000
             # messages, against 0.02 s before any LIST. So INBOX is asked first.
@@ -234,7 +160,7 @@ class ImapSource:
         sent = self.folder("sent")
         if sent:
             folders.append(sent)
-        folders.extend(self._config.get("folders.extra"))
+        folders.extend(self._folders.extra)
         return list(dict.fromkeys(folders))
 
     def open_folder(self, name: str) -> FolderInfo:
@@ -392,7 +318,7 @@ class ImapSource:
             out.append(
                 RawMessage(
                     header=bytes(header),
-                    internaldate=_aware(row.get(b"INTERNALDATE")),
+                    internaldate=aware(row.get(b"INTERNALDATE")),
                     uid=int(row[b"UID"]),
                 )
             )
@@ -431,7 +357,7 @@ class ImapSource:
             client = self._adopt(self._reconnect())
         except MailerError:
             return False  # the server is down, or refuses us: not this folder's fault
-        _close(self._client)
+        close_quietly(self._client)
         self._client = client
         self._selected, self._selection_known = None, True  # a new connection
         try:
@@ -440,11 +366,11 @@ class ImapSource:
             return False
 
     def close(self) -> None:
-        _close(self._client)
+        close_quietly(self._client)
 
     def command_box(self) -> ImapCommandBox:
         self._selection_known = False
-        return ImapCommandBox(self._client, self._config.get("folders.inbox"), self._where)
+        return ImapCommandBox(self._client, self._folders.inbox, self._where)
 
     def drafts(self) -> ImapDrafts:
         folder = self.folder("drafts")
@@ -457,181 +383,5 @@ class ImapSource:
         return ImapDrafts(self._client, folder, self._where)
 
 
-class ImapDrafts:
-    """The account's Drafts folder: where drafts go, and where their keys are looked up."""
-
-    def __init__(self, client: Any, folder: str, where: str) -> None:
-        self._client, self.folder, self._where = client, folder, where
-
-    def existing_keys(self) -> set[str]:
-        """The X-Mailer-Draft-Key of every draft in the folder, in two round trips."""
-        with _guard(self._where, f"reading {self.folder!r}"):
-            self._client.select_folder(self.folder, readonly=True)
-            uids = self._client.search(["HEADER", DRAFT_KEY_HEADER, ""])
-            keys: set[str] = set()
-            for start in range(0, len(uids), FETCH_CHUNK):
-                rows = self._client.fetch(uids[start : start + FETCH_CHUNK], [_KEY_FIELD])
-                for row in rows.values():
-                    keys.update(draft_keys(_header_of(row)))
-        return keys
-
-    def append(self, message: bytes, when: datetime) -> None:
-        with _guard(self._where, f"writing a draft to {self.folder!r}"):
-            self._client.append(self.folder, message, flags=(rb"\Draft", rb"\Seen"), msg_time=when)
-
-
-class ImapCommandBox:
-    """INBOX, searched for mail to the command address; handled mail moves out of it.
-
-    The server's SEARCH narrows INBOX down to mail whose address headers
-    contain the address's stem (`me+mailer` of `me+mailer-k3x9q2@...`), so
-    look-alike tags are found too; which mails really are command mail, and
-    whether they are accepted, is decided from their header fields by the
-    pure core, and only accepted ones are fetched whole (`body`).
-    """
-
-    def __init__(self, client: Any, inbox: str, where: str) -> None:
-        self._client, self._inbox, self._where = client, inbox, where
-
-    def candidates(self, address: str) -> list[MailItem]:
-        from mailer.core.command_mail import command_stem
-
-        stem = command_stem(address)
-        criteria: list[Any] = ["NOT", "DELETED"]
-        for name in ("To", "Cc", "Bcc", "Delivered-To"):
-            criteria += ["OR", "HEADER", name, stem]
-        criteria += ["HEADER", "X-Original-To", stem]
-        with _guard(self._where, f"searching {self._inbox!r} for command mail"):
-            self._client.select_folder(self._inbox)  # read-write: handled mail is moved
-            uids = sorted(self._client.search(criteria, charset="UTF-8"))
-            if not uids:
-                return []
-            rows = self._client.fetch(uids, [b"RFC822.SIZE", b"INTERNALDATE", _CMD_HEADER])
-        return [
-            MailItem(
-                uid=uid,
-                header=_header_of(rows[uid]),
-                size=int(rows[uid].get(b"RFC822.SIZE") or 0),
-                internaldate=_aware(rows[uid].get(b"INTERNALDATE")),
-            )
-            for uid in uids
-            if uid in rows
-        ]
-
-    def body(self, item: MailItem) -> bytes:
-        with _guard(self._where, f"fetching command mail {item.uid}"):
-            rows = self._client.fetch([item.uid], [b"BODY.PEEK[]"])
-        row = rows.get(item.uid) or {}
-        return bytes(row.get(b"BODY[]") or b"")
-
-    def move(self, uids: list[int], folder: str) -> None:
-        if not uids:
-            return
-        with _guard(self._where, f"moving command mail to {folder!r}"):
-            if not self._client.folder_exists(folder):
-                self._client.create_folder(folder)
-                with contextlib.suppress(IMAPClientError):
-                    self._client.subscribe_folder(folder)
-            if self._client.has_capability("MOVE"):
-                self._client.move(uids, folder)
-            else:
-                # COPY, then delete: a crash in between leaves a copy in both (harmless,
-                # the store knows the mail was applied), never none. Without UIDPLUS
-                # nothing is expunged: EXPUNGE would also remove mail the owner's own
-                # client marked deleted; the search skips \Deleted mail instead.
-                self._client.copy(uids, folder)
-                self._client.delete_messages(uids)
-                if self._client.has_capability("UIDPLUS"):
-                    self._client.uid_expunge(uids)
-
-
-_START = re.compile(rb"\d+ \(")  # "5 (UID ...": a new message; the rest continue one
-_UID = re.compile(rb"\bUID (\d+)")
-_NIL_HEADER = re.compile(rb"BODY\[HEADER[^\]]*\] NIL")  # expunged elsewhere: header gone
 _SEQ_UID = re.compile(rb"(\d+) \(.*\bUID (\d+)")
 _ESEARCH_MIN = re.compile(rb"\bMIN (\d+)")
-_INTERNALDATE = re.compile(
-    rb'INTERNALDATE "\s*(\d{1,2})-(\w{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([-+])(\d\d)(\d\d)"'
-)
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        (
-            b"Jan",
-            b"Feb",
-            b"Mar",
-            b"Apr",
-            b"May",
-            b"Jun",
-            b"Jul",
-            b"Aug",
-            b"Sep",
-            b"Oct",
-            b"Nov",
-            b"Dec",
-        ),
-        start=1,
-    )
-}
-
-
-def _internaldate(text: bytes) -> datetime | None:
-    m = _INTERNALDATE.search(text)
-    if not m:
-        return None
-    day, mon, year, hh, mm, ss, sign, oh, om = m.groups()
-    month = _MONTHS.get(mon.capitalize())
-    if month is None:
-        return None
-    offset = timedelta(hours=int(oh), minutes=int(om))
-    try:
-        local = datetime(int(year), month, int(day), int(hh), int(mm), int(ss), tzinfo=UTC)
-    except ValueError:
-        return None
-    return local - offset if sign == b"+" else local + offset
-
-
-def parse_fetch(data: list[Any]) -> list[RawMessage]:
-    """imaplib's FETCH data -> RawMessages.
-
-    Each message is a `(prefix, literal)` tuple followed by the bytes that close
-    it; a header fetched as "" or NIL comes as plain bytes with no literal.
-    UID and INTERNALDATE may stand before or after the literal. NIL is a
-    message another client expunged (Dovecot: `[EXPUNGEISSUED]`): it is left
-    out, neither read nor unreadable.
-    """
-    out: list[RawMessage] = []
-    pending: list[bytes] = []  # the response text of the message being read
-    header = b""
-
-    def flush() -> None:
-        if not pending:
-            return
-        text = b" ".join(pending)
-        m = _UID.search(text)
-        if m and (header or not _NIL_HEADER.search(text)):
-            out.append(
-                RawMessage(header=header, internaldate=_internaldate(text), uid=int(m.group(1)))
-            )
-
-    for item in data:
-        if isinstance(item, tuple):
-            flush()
-            pending, header = [item[0]], item[1] or b""
-        elif isinstance(item, bytes):
-            if _START.match(item):
-                flush()  # a whole message without a literal
-                pending, header = [item], b""
-            else:
-                pending.append(item)
-    flush()
-    return out
-
-
-@contextlib.contextmanager
-def _guard(where: str, what: str) -> Iterator[None]:
-    """Turn imapclient and socket failures mid-session into a SourceError."""
-    try:
-        yield
-    except (OSError, IMAPClientError, ssl.SSLError) as e:
-        raise SourceError(f"{where}: {what} failed: {net.reason(e)}") from None
