@@ -60,7 +60,7 @@ import schedule
 from mailer import clock
 from mailer.errors import AuthError, MailerError, StoreError, describe
 from mailer.model import iso, parse_iso
-from mailer.store import META, Store
+from mailer.store import Store
 
 MIN_BACKOFF = timedelta(minutes=1)
 STATE_PREFIX = "job:"
@@ -151,13 +151,8 @@ def next_run(spec: JobSpec, last_run: datetime | None, now: datetime) -> datetim
 
 def job_states(store: Store) -> dict[str, dict[str, Any]]:
     """Every job's recorded state, by job name (for `mailer status`)."""
-    with store.snapshot() as db:
-        docs = db.table(META).all()
-    return {
-        str(doc["key"])[len(STATE_PREFIX) :]: dict(doc.get("value") or {})
-        for doc in docs
-        if str(doc.get("key", "")).startswith(STATE_PREFIX)
-    }
+    states = store.meta_items(STATE_PREFIX)
+    return {key[len(STATE_PREFIX) :]: dict(value or {}) for key, value in states.items()}
 
 
 # -- schedule reads mailer's clock -------------------------------------------
