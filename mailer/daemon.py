@@ -57,7 +57,7 @@ from mailer import clock
 from mailer.errors import AuthError, MailerError, describe
 from mailer.jobtimes import JobSpec, _naive_local, due_at_start, install_clock_shim, next_run
 from mailer.model import iso, parse_iso
-from mailer.store import META, Store
+from mailer.store import Store
 
 MIN_BACKOFF = timedelta(minutes=1)
 STATE_PREFIX = "job:"
@@ -67,13 +67,8 @@ Log = Callable[[str], None] | logging.Logger
 
 def job_states(store: Store) -> dict[str, dict[str, Any]]:
     """Every job's recorded state, by job name (for `mailer status`)."""
-    with store.snapshot() as db:
-        docs = db.table(META).all()
-    return {
-        str(doc["key"])[len(STATE_PREFIX) :]: dict(doc.get("value") or {})
-        for doc in docs
-        if str(doc.get("key", "")).startswith(STATE_PREFIX)
-    }
+    states = store.meta_items(STATE_PREFIX)
+    return {key[len(STATE_PREFIX) :]: dict(value or {}) for key, value in states.items()}
 
 
 # -- the daemon ------------------------------------------------------------------

@@ -50,10 +50,10 @@ from typing import TYPE_CHECKING
 from mailer.config import Config
 from mailer.core.contacts import merge
 from mailer.errors import MailerError, StoreError, UsageError
-from mailer.keystore import KeyFileError
 from mailer.model import Contact, FolderState
 from mailer.scan import FolderReport, Progress
 from mailer.store import Store
+from mailer.store.keystore import KeyFileError
 
 if TYPE_CHECKING:
     from mailer.sources.base import Source

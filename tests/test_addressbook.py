@@ -33,7 +33,8 @@ from mailer.core.addressbook import (
 )
 from mailer.core.durations import format_duration
 from mailer.model import STATUSES, Contact, iso
-from mailer.store import Store, _MemoryStorage
+from mailer.store import Store
+from mailer.store.memory import MemoryStorage as _MemoryStorage
 
 # What an export carries; the scan's counts and dates stay in the store.
 FIELDS = (

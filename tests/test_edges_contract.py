@@ -72,7 +72,8 @@ def _imap_config(request: pytest.FixtureRequest, **sections: dict[str, Any]) -> 
 
 def _imap_source(request: pytest.FixtureRequest, config: Config) -> ImapSource:
     user: ImapUser = request.getfixturevalue("imap_user")
-    source = ImapSource(config, connect(config.require_account(), user.password))
+    account = config.require_account()
+    source = ImapSource(account, config.folders, connect(account, user.password))
     request.addfinalizer(source.close)
     return source
 

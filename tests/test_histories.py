@@ -1,4 +1,4 @@
-"""Monthly histories beside the store file (mailer.histories).
+"""Monthly histories beside the store file (mailer.store.histories).
 
 A contact's history grows with its years of mail; kept in the contacts'
 documents it made the store file, which every command reads whole, grow with
@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from mailer import histories
 from mailer.core import history
 from mailer.errors import StoreFormatError
 from mailer.model import Contact, FolderState, Interaction, Parsed
-from mailer.store import Store
+from mailer.store import Store, histories
 
 T0 = datetime(2011, 1, 1, tzinfo=UTC)
 PEOPLE = 50

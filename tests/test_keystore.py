@@ -1,4 +1,4 @@
-"""Message keys beside the store file (mailer.keystore): compact, checked, killable.
+"""Message keys beside the store file (mailer.store.keystore): compact, checked, killable.
 
 The store file must hold contacts and small state only, so its size follows
 the contacts, not the messages; the keys live in a base file and an append
@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 
-from mailer import keystore
-from mailer import store as store_mod
 from mailer.errors import StoreFormatError
 from mailer.model import Contact, FolderState, Interaction, Parsed
-from mailer.store import Store
+from mailer.store import Store, keystore
+from mailer.store import engine as store_mod
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 BATCH = 2_000

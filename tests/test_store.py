@@ -25,6 +25,8 @@ from mailer.core.contacts import fold
 from mailer.errors import StoreError, UsageError
 from mailer.model import CommandRecord, Contact, FolderState, Interaction, Parsed
 from mailer.store import BatchResult, Decision, Store
+from mailer.store import commands as store_commands
+from mailer.store import engine as store_engine
 
 WRITER = Path(__file__).with_name("store_writer.py")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -56,7 +58,7 @@ def path(tmp_path: Path) -> Path:
 def io_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts the file reads and writes the store does."""
     counts = {"read": 0, "write": 0}
-    real_read, real_write = store_mod._read_file, store_mod.write_atomic
+    real_read, real_write = store_engine._read_file, store_engine.write_atomic
 
     def read(p: Path) -> bytes | None:
         counts["read"] += 1
@@ -66,8 +68,8 @@ def io_counts(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         counts["write"] += 1
         real_write(p, payload)
 
-    monkeypatch.setattr(store_mod, "_read_file", read)
-    monkeypatch.setattr(store_mod, "write_atomic", write)
+    monkeypatch.setattr(store_engine, "_read_file", read)
+    monkeypatch.setattr(store_engine, "write_atomic", write)
     return counts
 
 
@@ -310,7 +312,7 @@ def test_refused_to_prune_drops_the_old_and_all_but_the_newest_refused() -> None
 def test_refused_records_are_pruned_when_recorded_and_by_age(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_mod, "MAX_REFUSED", 3)
+    monkeypatch.setattr(store_commands, "MAX_REFUSED", 3)
     store = Store(path)
 
     def handle(record: CommandRecord) -> None:
@@ -506,7 +508,7 @@ def test_kill_9_at_random_moments_never_breaks_the_store(path: Path) -> None:
 def _stop_inside_write(notify: int) -> None:
     """In the writer: its next store write stops (for good) once its temp file is
     fully written, before the rename; a "!" says so."""
-    from mailer import files
+    from mailer.store import files
 
     real = os.replace
 
@@ -733,7 +735,7 @@ def test_large_batches_are_one_read_and_one_write(path: Path, io_counts: dict[st
 @pytest.fixture(autouse=True)
 def _no_lock_held_after_test() -> Iterator[None]:
     yield
-    assert not getattr(store_mod._held, "paths", set()), "a test leaked a held lock"
+    assert not getattr(store_engine._held, "paths", set()), "a test leaked a held lock"
 
 
 def test_the_fast_encoder_writes_the_bytes_json_would() -> None:
@@ -745,7 +747,7 @@ def test_the_fast_encoder_writes_the_bytes_json_would() -> None:
         "meta": {"1": {"key": "big", "value": 2**40}},
     }  # fmt: skip
     expected = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    assert store_mod._encode(data) == expected
+    assert store_engine._encode(data) == expected
     # what the fast encoder refuses (lone surrogates, huge numbers) the standard one writes
     odd = {"meta": {"1": {"key": "x\udcff", "value": 2**70}}}
-    assert json.loads(store_mod._encode(odd)) == odd
+    assert json.loads(store_engine._encode(odd)) == odd

@@ -1,4 +1,4 @@
-"""Files that a kill -9 never leaves half written: the store and its key files.
+"""Files that a kill -9 never leaves half written: the store and the files beside it.
 
 A temp file in the same directory, fsync, rename over the target, fsync of
 the directory: a reader sees the old file or the new one, never a mix.

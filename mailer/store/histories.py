@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.files import json_bytes, json_value, remove_beside, write_atomic
+from mailer.store.files import json_bytes, json_value, remove_beside, write_atomic
 
 FORMAT = "mailer-history-1"
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.files import FILE_MODE, fsync_dir, remove_beside, write_atomic
+from mailer.store.files import FILE_MODE, fsync_dir, remove_beside, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
