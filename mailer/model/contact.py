@@ -58,7 +58,7 @@ class Contact:
     weeded_from: str | None = None  # the status before `mailer weed --apply`, for --undo
     last_group: str | None = None  # the newest mail from the owner to them and many others
     # mail per month and what it says (mailer.core.history): rebuilt from the sources.
-    # `months` lives in the history file beside the store (mailer.histories): it is ""
+    # `months` lives in the history file beside the store (mailer.store.histories): it is ""
     # unless read with it (Store.contacts_with_history, Store.history).
     months: str = ""  # "2024-03:2:1 2024-05:0:3": month, in, out
     gap_days: float | None = None  # the usual gap between exchanges; None: too little history
@@ -121,7 +121,7 @@ class Contact:
         out: most contacts set few of them, and every command reads every contact."""
         doc: dict[str, Any] = {"email": self.email}
         for name, default in _PLAIN_DEFAULTS:
-            if name == "months":  # the history file's (mailer.histories)
+            if name == "months":  # the history file's (mailer.store.histories)
                 continue
             value = getattr(self, name)
             if value != default or type(value) is not type(default):
