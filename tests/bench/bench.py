@@ -1,6 +1,6 @@
 """End-to-end scan benchmark against a real, private Dovecot (`make bench`).
 
-    .venv/bin/python tests/bench.py [--messages N] [--contacts N]
+    .venv/bin/python tests/bench/bench.py [--messages N] [--contacts N]
     make bench BENCH_ARGS="--messages 1000000 --contacts 20000"
 
 Why: the scan's speed and memory claims only mean something next to what the
@@ -41,24 +41,22 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parent
-ROOT = TESTS.parent
-sys.path[:0] = [str(TESTS), str(ROOT)]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT)]  # tests.support, tests.bench and mailer from this checkout
 
 VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
 try:
     import imapclient
-except ModuleNotFoundError:  # a bare `python tests/bench.py`: rerun under the project venv
+except ModuleNotFoundError:  # a bare `python tests/bench/bench.py`: rerun under the project venv
     if not VENV_PYTHON.exists() or Path(sys.prefix) == ROOT / ".venv":
         raise
     os.execv(VENV_PYTHON, [str(VENV_PYTHON), *sys.argv])
 
-import mailgen  # noqa: E402
-from dovecot import Dovecot, ImapUser  # noqa: E402
-from scanhelp import PASSWORD_ENV, write_config  # noqa: E402
-
 from mailer.core.headers import HEADER_FIELDS  # noqa: E402
 from mailer.scan import CHUNK as FETCH_CHUNK  # noqa: E402
+from tests.support import mailgen  # noqa: E402
+from tests.support.dovecot import Dovecot, ImapUser  # noqa: E402
+from tests.support.scanhelp import PASSWORD_ENV, write_config  # noqa: E402
 
 BODY = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS)).encode()
 REPEATS = 5  # runs per median
@@ -438,9 +436,9 @@ def bench(messages_count: int, contacts: int, sent_every: int = 3) -> int:
     for label, cpu in r["read_rows"]:
         row(label, f"{cpu:.3f} s")
 
-    from import_bench import bench_import
+    from tests.bench.import_bench import bench_import
 
-    print("\ncontacts import (whole process, median of 3; tests/import_bench.py)")
+    print("\ncontacts import (whole process, median of 3; tests/bench/import_bench.py)")
     r.update(bench_import(sizes=(50_000,), mailer=mailer_command()))
 
     print("\ntargets")

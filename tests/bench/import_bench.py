@@ -1,14 +1,14 @@
 """Time `mailer contacts import` on big address books (not collected by pytest).
 
-    .venv/bin/python tests/import_bench.py [--sizes 10000,20000,50000]
+    .venv/bin/python tests/bench/import_bench.py [--sizes 10000,20000,50000]
 
 Why: an address book of tens of thousands of cards is what a long career
 leaves behind, and the import must take it in one go (issue 11: under 10 s
 for 50,000). Each size is timed as the owner runs it, a whole child process,
 for a Google Contacts CSV and an Apple-style vCard file: first into an empty
 store, then the same file again (which must change nothing). `bench_import`
-is what tests/bench.py calls; `address_book` makes the files, and the tests
-(tests/test_addressbook.py) import the same shapes at a small size.
+is what tests/bench/bench.py calls; `address_book` makes the files, and the tests
+(tests/unit/test_addressbook.py) import the same shapes at a small size.
 
 The children run `python -m mailer` in a temporary directory, so PYTHONPATH
 picks the code measured (e.g. PYTHONPATH=/tmp/old for an older checkout).
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TESTS = Path(__file__).resolve().parent
-sys.path[:0] = [str(TESTS)]
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT)]  # tests.support from this checkout
 
-from scanhelp import write_config  # noqa: E402
+from tests.support.scanhelp import write_config  # noqa: E402
 
 SIZES = (10_000, 20_000, 50_000)
 TARGET_S = 10.0  # issue 11: 50,000 contacts, CSV or vCard, under 10 s

@@ -1,6 +1,6 @@
 """Measure the store at scan scale (not collected by pytest).
 
-    .venv/bin/python tests/store_bench.py [DIR]
+    .venv/bin/python tests/bench/store_bench.py [DIR]
 
 Commits 100,000 parsed messages over 10,000 contacts in batches of 5,000, then
 times contacts() and a duplicate-only batch (which loads the 100,000 seen keys).

@@ -4,7 +4,7 @@ The IMAP source must be checked against a real server (TLS, STARTTLS,
 special-use folders, UIDVALIDITY changes, restarts), not only a fake. This
 module starts its own ``dovecot -F`` with its own config in a temp dir, makes
 users and loads mail fast, and cleans up after itself. It has no pytest
-dependency so ``bench/bench.py`` can use it too; ``tests/conftest.py`` wraps
+dependency so ``tests/bench/bench.py`` can use it too; ``tests/system/conftest.py`` wraps
 it in fixtures.
 
 Measured facts behind the choices here: /work/shared/notes/imap-test-server.md.
@@ -400,7 +400,7 @@ class Dovecot:
         )
         # Blocks cannot be one-liners in Dovecot's config syntax.
         return f"""\
-# Written by tests/dovecot.py; never reads /etc/dovecot.
+# Written by tests/support/dovecot.py; never reads /etc/dovecot.
 protocols = imap
 listen = {self.host}
 base_dir = {d}/run

@@ -2,7 +2,7 @@
 
 `sample_history()` is a small believable mailbox (written by this project,
 not copied from anywhere); `bulk()` is fast plain-format mail for benchmarks.
-Run as `python tests/mailgen.py maildir DIR` to write the demo Maildir.
+Run as `python tests/support/mailgen.py maildir DIR` to write the demo Maildir.
 """
 
 from __future__ import annotations
@@ -220,4 +220,4 @@ if __name__ == "__main__":
     elif len(sys.argv) == 3 and sys.argv[1] == "show":
         show_first(Path(sys.argv[2]))
     else:
-        sys.exit("usage: python tests/mailgen.py maildir DIR | show MAILDIR")
+        sys.exit("usage: python tests/support/mailgen.py maildir DIR | show MAILDIR")

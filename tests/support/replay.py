@@ -2,7 +2,7 @@
 
 The ground truth here is worked out from the raw headers with the standard
 library only (first From, To/Cc/Bcc, Date), never with mailer's parser, so a
-bug there cannot hide a bug in the rules. See tests/test_replay.py for the
+bug there cannot hide a bug in the rules. See tests/system/test_replay.py for the
 invariants and the mailboxes (../shared/corpus/MANIFEST.md).
 
 Weeks run from Monday 09:00 UTC to the next Monday 09:00 UTC: a week's mail
@@ -29,11 +29,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from dovecot import ImapUser
 from imapclient import IMAPClient
-from scanhelp import PASSWORD_ENV
 
 from mailer.cli import cli
+from tests.support.dovecot import ImapUser
+from tests.support.scanhelp import PASSWORD_ENV
 
 WEEK = timedelta(days=7)
 RUN_AT = time(9, 0, tzinfo=UTC)  # Monday 09:00 UTC: a weekday morning everywhere in Europe
@@ -50,7 +50,7 @@ LANES = (
     "quiet",
 )
 
-# The invariants' numbers (see tests/test_replay.py).
+# The invariants' numbers (see tests/system/test_replay.py).
 UNANSWERED_MIN_AGE = timedelta(days=90)
 QUIET_BEFORE = timedelta(days=14)
 MAX_PER_DAY = 5

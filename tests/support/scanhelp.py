@@ -11,9 +11,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-import mailgen
-from dovecot import ImapUser
-from mailgen import message
+from tests.support import mailgen
+from tests.support.dovecot import ImapUser
+from tests.support.mailgen import message
 
 ME = ("Pat Doe", "me@example.org")
 PASSWORD_ENV = "MAILER_TEST_PASSWORD"

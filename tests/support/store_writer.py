@@ -1,7 +1,7 @@
-"""Child-process writers for tests/test_store.py (not a test module).
+"""Child-process writers for tests/system/test_store.py (not a test module).
 
-python tests/store_writer.py grow PATH             # commit forever, until killed
-python tests/store_writer.py incr PATH NAME N START  # N increments, from time START
+python tests/support/store_writer.py grow PATH             # commit forever, until killed
+python tests/support/store_writer.py incr PATH NAME N START  # N increments, from time START
 """
 
 from __future__ import annotations

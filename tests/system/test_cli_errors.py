@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from dovecot import Dovecot, ImapUser
-from scanhelp import PASSWORD_ENV, load_history, mailer, write_config
 
 from mailer.cli import global_options_first
+from tests.support.dovecot import Dovecot, ImapUser
+from tests.support.scanhelp import PASSWORD_ENV, load_history, mailer, write_config
 
 
 def one_line(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> str:

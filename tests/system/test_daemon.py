@@ -16,12 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from dovecot import Dovecot
-from scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
-from test_drafts import history
 
 from mailer.model import parse_iso
 from mailer.store import Store
+from tests.support.dovecot import Dovecot
+from tests.support.scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
+from tests.system.test_drafts import history
 
 START = "2026-03-02T05:00:00Z"  # Monday, 06:00 in Berlin
 RATE = 14400  # simulated seconds per real second

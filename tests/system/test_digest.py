@@ -15,22 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_or_skip
-from dovecot import ImapUser
-from scanhelp import mail_in, mail_out, mailer, raw, utc, write_config, write_mbox
 
 from mailer import jobs
 from mailer.config import load
 from mailer.core.mailtext import MARK
 from mailer.store import Store
+from tests.support.clock import DIGEST_NOW as NOW
+from tests.support.dovecot import ImapUser
+from tests.support.scanhelp import mail_in, mail_out, mailer, raw, utc, write_config, write_mbox
+from tests.support.servers import require_or_skip
 
 try:
-    import smtpserver
+    from tests.support import smtpserver
 except ImportError as e:  # aiosmtpd is a test extra
     smtpserver = None  # type: ignore[assignment]
     MISSING = f"aiosmtpd is not installed: {e}"
 
-NOW = utc(2026, 3, 4, 6, 30)  # a Wednesday, 07:30 in Berlin
 ENV = {"MAILER_NOW": "2026-03-04T06:30:00Z"}
 OWNER = "me@example.org"
 COMMAND = "me+mailer-k3x9q2@example.org"

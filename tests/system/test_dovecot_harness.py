@@ -1,4 +1,4 @@
-"""Checks that the Dovecot test harness (tests/dovecot.py) does what other tests rely on.
+"""Checks that the Dovecot test harness (tests/support/dovecot.py) does what other tests rely on.
 
 If these fail, failures elsewhere in IMAP tests say nothing about mailer.
 """
@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require_or_skip
-from dovecot import Dovecot, ImapUser, ServerUnavailable
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
+
+from tests.support.dovecot import Dovecot, ImapUser, ServerUnavailable
+from tests.support.servers import require_or_skip
 
 UTC = dt.UTC
 
@@ -197,15 +198,6 @@ def test_wrong_password_fails_fast(imap_user: ImapUser) -> None:
         with pytest.raises(LoginError):
             imap_user.server.connect(imap_user.username, "wrong")
         assert time.monotonic() - t0 < 1.5
-
-
-def test_require_or_skip_follows_the_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAILER_REQUIRE_SERVERS", "1")
-    with pytest.raises(pytest.fail.Exception):
-        require_or_skip("nothing here")
-    monkeypatch.setenv("MAILER_REQUIRE_SERVERS", "0")
-    with pytest.raises(pytest.skip.Exception):
-        require_or_skip("nothing here")
 
 
 def test_corpus_dir_is_the_shared_corpus(corpus_dir: Path) -> None:

@@ -17,10 +17,11 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from dovecot import Dovecot, ImapUser
-from scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, utc, write_config
 
-NOW = utc(2026, 3, 4, 9, 0)  # a Wednesday
+from tests.support.clock import NOW
+from tests.support.dovecot import Dovecot, ImapUser
+from tests.support.scanhelp import PASSWORD_ENV, mail_in, mail_out, mailer, write_config
+
 ENV = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
 
 

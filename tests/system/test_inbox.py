@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dovecot import ImapUser
-from scanhelp import PASSWORD_ENV, mailer, raw, utc, write_config
 
-NOW = utc(2026, 3, 4, 9, 0)
+from tests.support.clock import NOW
+from tests.support.dovecot import ImapUser
+from tests.support.scanhelp import PASSWORD_ENV, mailer, raw, write_config
+
 ENV = {"MAILER_NOW": "2026-03-04T09:00:00Z"}
 ADDRESS = "me+mailer-k3x9q2@example.org"
 ME = "Pat Doe <me@example.org>"
@@ -440,9 +441,9 @@ def test_confirmation_goes_to_the_owner_by_smtp_and_never_to_a_stranger(
     account: tuple[ImapUser, Path], tmp_path: Path
 ) -> None:
     try:
-        import smtpserver
+        from tests.support import smtpserver
     except ImportError as e:  # aiosmtpd is a test extra
-        from conftest import require_or_skip
+        from tests.support.servers import require_or_skip
 
         require_or_skip(f"aiosmtpd is not installed: {e}")
     from email import policy

@@ -18,16 +18,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-import mailgen
 import pytest
-from dovecot import ImapUser
-from scanhelp import HISTORY, ME, load_history, mailer, utc, write_config, write_mbox
 
 from mailer import app, rebuild
 from mailer.config import load
 from mailer.model import CommandRecord, Contact, DraftRecord, Interaction, Parsed
 from mailer.rebuild import MAIL_FIELDS
 from mailer.store import Decision, Store
+from tests.support import mailgen
+from tests.support.dovecot import ImapUser
+from tests.support.scanhelp import HISTORY, ME, load_history, mailer, utc, write_config, write_mbox
 
 NOW = utc(2026, 11, 20, 9, 0)
 ENV = {"MAILER_NOW": "2026-11-20T09:00:00Z"}
@@ -50,7 +50,7 @@ OTHER_TABLES = ("drafts", "logged", "intros", "commands", "meta")
 
 @dataclasses.dataclass(frozen=True)
 class Boxes:
-    maildir: Path  # two years of a consultant's mail (tests/mailgen.py)
+    maildir: Path  # two years of a consultant's mail (tests/support/mailgen.py)
     mbox: Path  # scanhelp.HISTORY: an older export
 
 
@@ -135,31 +135,6 @@ def _assert_like_fresh(got: dict[str, Contact], fresh: dict[str, Contact]) -> No
         if not got[email].name_fixed:
             assert got[email].name == ref.name, email
     assert all(c.months for c in fresh.values() if c.messages_in + c.messages_out)
-
-
-def test_every_contact_field_is_the_mails_or_the_owners() -> None:
-    """A new field must be sorted here: a rebuild derives the mail's and keeps the owner's."""
-    owners = {
-        "email",
-        "name",  # the mail's, unless name_fixed
-        "name_seen",
-        "status",
-        "tier",
-        "tags",
-        "trust",
-        "cadence",
-        "notes",
-        "name_fixed",
-        "snoozed_until",
-        "last_logged",
-        "aliases",
-        "intro_opt_out",
-        "weeded_from",
-        "extra",
-    }
-    fields = {f.name for f in dataclasses.fields(Contact)}
-    assert fields - owners == set(MAIL_FIELDS)
-    assert not owners & set(MAIL_FIELDS)
 
 
 # -- local mailboxes ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ to INBOX, outbound copies to Sent, the message's date as INTERNALDATE), then
 09:00 UTC. Drafts stay in Drafts: nobody sends or deletes them.
 
 Every draft written at MAILER_NOW = t to person P must satisfy, by the raw
-headers alone (tests/replay.py, not mailer's parser):
+headers alone (tests/support/replay.py, not mailer's parser):
   1. the owner wrote to P before t;
   2. if P's newest message before t is theirs, it is at least 90 days old;
   3. nothing either way between P and the owner in the 14 days before t;
@@ -20,7 +20,7 @@ contact list is (at least 95%) two-way and `--all` lists more, each with a lane.
 Mass and automated mail are not relationships to mailer, so two-way people of
 the raw headers may be unknown to it or inbound_only: counted, not failed.
 
-Run: .venv/bin/pytest tests/test_replay.py  (prints weeks and drafts per mailbox)
+Run: .venv/bin/pytest tests/system/test_replay.py  (prints weeks and drafts per mailbox)
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dovecot import ImapUser
-from replay import replay
-from scanhelp import write_config
+
+from tests.support.dovecot import ImapUser
+from tests.support.replay import replay
+from tests.support.scanhelp import write_config
 
 # folder -> (owner's name, owner's addresses), from MANIFEST.md
 MAILBOXES = {

@@ -8,9 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dovecot import ImapUser
-from mailgen import bulk
-from scanhelp import (
+
+from mailer import app
+from mailer.config import load
+from mailer.scan import scan
+from mailer.sources.imap import ImapSource, connect
+from mailer.store import Store
+from tests.support.dovecot import ImapUser
+from tests.support.mailgen import bulk
+from tests.support.scanhelp import (
     EXPECTED,
     HISTORY,
     ME,
@@ -24,12 +30,6 @@ from scanhelp import (
     write_mbox,
     write_plain_maildir,
 )
-
-from mailer import app
-from mailer.config import load
-from mailer.scan import scan
-from mailer.sources.imap import ImapSource, connect, parse_fetch
-from mailer.store import Store
 
 NOW = utc(2026, 11, 1)
 
@@ -190,26 +190,6 @@ def test_fast_fetch_reads_what_imapclient_reads(imap_user: ImapUser, tmp_path: P
         source.close()
     assert len(fast) == len(odd) and fast == slow
     assert [m.internaldate for m in fast] == dates
-
-
-def test_parse_fetch_handles_every_response_shape() -> None:
-    data: list[Any] = [
-        (
-            b'1 (UID 7 INTERNALDATE "01-Feb-2026 10:00:00 +0100" BODY[HEADER.FIELDS (FROM)] {9}',
-            b"From: a\r\n",
-        ),
-        b")",
-        (b"2 (BODY[HEADER.FIELDS (FROM)] {9}", b"From: b\r\n"),
-        b' UID 8 INTERNALDATE " 2-Mar-2026 23:59:59 -0500")',
-        b'3 (UID 9 INTERNALDATE "03-Mar-2026 00:00:00 +0000" BODY[HEADER.FIELDS (FROM)] "")',
-    ]
-    out = parse_fetch(data)
-    assert [(m.uid, m.header) for m in out] == [(7, b"From: a\r\n"), (8, b"From: b\r\n"), (9, b"")]
-    assert [m.internaldate for m in out] == [
-        utc(2026, 2, 1, 9),
-        utc(2026, 3, 3, 4, 59, 59),
-        utc(2026, 3, 3),
-    ]
 
 
 def test_special_folders_and_check(loaded: tuple[ImapUser, Path]) -> None:

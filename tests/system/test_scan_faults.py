@@ -14,15 +14,15 @@ import json
 from pathlib import Path
 
 import pytest
-from dovecot import ImapUser
-from mailgen import bulk
-from scanhelp import PASSWORD_ENV, load_history, mailer, raw, write_config
-from test_inbox import ADDRESS, command_mail, history
 
 from mailer import app, clock
 from mailer.config import load
 from mailer.scan import FOLDER_FAULTS
 from mailer.store import Store
+from tests.support.dovecot import ImapUser
+from tests.support.mailgen import bulk
+from tests.support.scanhelp import PASSWORD_ENV, load_history, mailer, raw, write_config
+from tests.system.test_inbox import ADDRESS, command_mail, history
 
 FIRST = {"MAILER_NOW": "2026-11-01T08:00:00Z"}
 LATER = {"MAILER_NOW": "2026-11-02T08:00:00Z"}

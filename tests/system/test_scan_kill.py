@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dovecot import ImapUser
-from mailgen import OWNER, bulk
-from scanhelp import PASSWORD_ENV, contacts_json, mailer, write_config
 
 from mailer.model import Contact
 from mailer.store import Store
+from tests.support.dovecot import ImapUser
+from tests.support.mailgen import OWNER, bulk
+from tests.support.scanhelp import PASSWORD_ENV, contacts_json, mailer, write_config
 
 MESSAGES = 12_000
 ENV = {"MAILER_NOW": "2026-11-01T00:00:00Z"}

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scanhelp import mailer, write_config
 
 from mailer import config as cfg
 from mailer import credentials
 from mailer.errors import ConfigError
 from mailer.model import Contact
 from mailer.store import Store
+from tests.support.scanhelp import mailer, write_config
+from tests.unit.test_secrets import _account
 
 # Letters and digits only, so it is a valid variable name: the config takes it.
 PASTED = "correcthorse42battery"
@@ -100,19 +101,6 @@ def test_a_password_that_is_no_variable_name_is_refused_without_showing_it(
             cfg.from_dict({"account": {"host": "h", "username": "u", key: 123456789},
                            "me": {"addresses": ["a@b.c"]}})  # fmt: skip
         assert f"account.{key}: expected" in str(err.value) and "123456789" not in str(err.value)
-
-
-def _account(**kw: object) -> cfg.Account:
-    data = {"account": {"host": "h", "username": "u", **kw}, "me": {"addresses": ["a@b.c"]}}
-    account = cfg.from_dict(data).account
-    assert account is not None
-    return account
-
-
-def test_a_conventional_variable_name_is_still_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MY_MAIL_PASSWORD", raising=False)
-    with pytest.raises(ConfigError, match="the environment variable MY_MAIL_PASSWORD is not set"):
-        credentials.password(_account(password_env="MY_MAIL_PASSWORD"))
 
 
 def test_password_command_errors_carry_no_password(tmp_path: Path) -> None:

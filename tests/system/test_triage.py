@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scanhelp import mail_in, mail_out, mailer, utc, write_config, write_mbox
 
 from mailer.store import Store
+from tests.support.clock import DIGEST_NOW as NOW
+from tests.support.scanhelp import mail_in, mail_out, mailer, write_config, write_mbox
 
-NOW = utc(2026, 3, 4, 6, 30)  # a Wednesday
 ENV = {"MAILER_NOW": "2026-03-04T06:30:00Z"}
 RULES = {"jitter": "0d"}  # seed_window 90d, dormancy 1y, one_sided_after 3: the defaults
 TIERS = {"inner": "30d", "network": "90d", "loose": "180d"}

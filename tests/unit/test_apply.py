@@ -16,8 +16,8 @@ from mailer.core.headers import Identity
 from mailer.core.mailtext import Forwarded, read_mail
 from mailer.core.rules import Rules, plan
 from mailer.model import Contact
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 ADDRESS = "me+mailer-k3x9q2@example.org"
 ANNA = Contact(
     email="anna@a.example",

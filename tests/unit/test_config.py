@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from mailer import config as cfg
-from mailer import credentials
 from mailer.core.durations import format_duration, parse_duration
 from mailer.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config.example.toml"
 
 
@@ -110,26 +109,6 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
     bad.write_text("[me\naddresses = 1")
     with pytest.raises(ConfigError, match="not valid TOML"):
         cfg.load(str(bad))
-
-
-def _account(**kw: object) -> cfg.Account:
-    base = {"account": {"host": "h", "username": "u", **kw}, "me": {"addresses": ["a@b.c"]}}
-    account = cfg.from_dict(base).account
-    assert account is not None
-    return account
-
-
-def test_password_sources(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAILER_PASSWORD", "from-env")
-    assert credentials.password(_account()) == "from-env"
-    assert credentials.password(_account(password_command="echo from-command")) == "from-command"
-    monkeypatch.delenv("MAILER_PASSWORD")
-    with pytest.raises(ConfigError, match="MAILER_PASSWORD is not set"):
-        credentials.password(_account())
-    with pytest.raises(ConfigError, match="exit code 3"):
-        credentials.password(_account(password_command="sh -c 'exit 3'"))
-    with pytest.raises(ConfigError, match="cannot run"):
-        credentials.password(_account(password_command="/no/such/program"))
 
 
 @pytest.mark.parametrize(

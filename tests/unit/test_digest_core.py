@@ -25,8 +25,8 @@ from mailer.core.rules import Rules, plan
 from mailer.digest import _records
 from mailer.model import CommandRecord, Contact, DraftRecord, LineOutcome, iso
 from mailer.render import Renderer
+from tests.support.clock import DIGEST_NOW as NOW
 
-NOW = datetime(2026, 3, 4, 6, 30, tzinfo=UTC)  # a Wednesday, 07:30 in Berlin
 DAY = timedelta(days=1)
 RULES = Rules(
     tiers={"inner": 30 * DAY, "network": 90 * DAY},

@@ -8,7 +8,7 @@ import click
 
 from mailer.cli import cli
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _commands(group: click.Group, prefix: str = "mailer") -> list[tuple[str, click.Command]]:

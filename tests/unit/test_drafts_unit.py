@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from mailer import drafts as drafting
@@ -13,8 +13,7 @@ from mailer.model import Contact, iso
 from mailer.render import Renderer
 from mailer.sources.local import MaildirDrafts
 from mailer.store import Store
-
-NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
+from tests.support.clock import NOW
 
 
 def _contact(email: str, name: str, days: int) -> Contact:

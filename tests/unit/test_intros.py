@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -11,8 +11,8 @@ from mailer.core import intros as core
 from mailer.core.intros import IntroRules
 from mailer.core.rules import Rules
 from mailer.model import Contact, DraftRecord, Intro, iso
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 RULES = Rules()
 INTROS = IntroRules(complementary=(("hiring", "looking"),))
 

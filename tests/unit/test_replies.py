@@ -3,39 +3,35 @@
 The digest is a remote control the owner answers from whatever client they
 use, so a quoted digest must never be read as commands: not with ">" before
 it, not with Outlook's translated header block and no prefix at all, not as
-HTML. Each mail below is written from the documented reply (or forward)
-format of one client in one language; each test says exactly which command
-lines the mail gives (parsed with `parse_commands` against the digest's
-contacts, as `mailer commands run` does) and which rule of
-`mailer.core.mailtext` ended the owner's text (`MailInfo.cut_by`). The last
-tests send some of these shapes through a real Dovecot and `mailer commands
-run`, and compare `contacts list` before and after.
+HTML. Each mail below is written from the documented reply (or forward) format
+of one client in one language; each test says exactly which command lines the
+mail gives (parsed with `parse_commands` against the digest's contacts, as
+`mailer commands run` does) and which rule of `mailer.core.mailtext` ended the
+owner's text (`MailInfo.cut_by`). The tests in tests/system/test_replies.py
+send some of these shapes through a real Dovecot and `mailer commands run`,
+and compare `contacts list` before and after.
 """
 
 from __future__ import annotations
 
 import email
 import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
-from typing import Any
 
 import pytest
-from dovecot import ImapUser
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from scanhelp import mailer, raw
-from test_digest_core import COMMAND, build, people, render
 
 from mailer.core.commands import VERBS, parse_commands
 from mailer.core.mailtext import CUT_RULES, MARK, Cut, MailInfo, cut_reply, read_mail
 from mailer.model import Contact
 from mailer.render import Record, Renderer
+from tests.support.scanhelp import raw
+from tests.unit.test_digest_core import COMMAND, build, people, render
 
 OWNER = "Pat Doe <pat@example.org>"
 SENT = "Wed, 04 Mar 2026 08:00:00 +0100"
@@ -58,7 +54,7 @@ _DIGEST: Digest | None = None
 
 
 def digest() -> Digest:
-    """The digest of tests/test_digest_core.py, rendered by the real digest.j2."""
+    """The digest of tests/unit/test_digest_core.py, rendered by the real digest.j2."""
     global _DIGEST
     if _DIGEST is None:
         contacts = people()
@@ -949,101 +945,3 @@ def test_the_owners_own_lines_are_not_taken_for_a_quote(text: str) -> None:
 
 
 # --- through Dovecot and `mailer commands run` --------------------------------------------------
-
-ENV = {"MAILER_NOW": "2026-03-04T06:30:00Z"}
-LATER = {"MAILER_NOW": "2026-03-04T07:00:00Z"}
-IMAP_OWNER = "me@example.org"
-IMAP_COMMAND = "me+mailer-k3x9q2@example.org"
-# What a command can change, and so what is compared before and after.
-OWNED = ("status", "tier", "tags", "trust", "cadence", "notes", "snoozed_until", "last_logged")
-
-
-@pytest.fixture
-def digest_in_drafts(imap_user: ImapUser, tmp_path: Path) -> tuple[ImapUser, Path, EmailMessage]:
-    """The history of tests/test_digest.py scanned, and `mailer digest run` into Drafts."""
-    from test_digest import COMMAND as DIGEST_COMMAND
-    from test_digest import drafts_in_folder, scanned_and_triaged
-
-    assert DIGEST_COMMAND == IMAP_COMMAND
-    _, config = scanned_and_triaged(imap_user, tmp_path)
-    assert mailer(config, "digest", "run", user=imap_user, env=ENV).returncode == 0
-    [(_, message)] = drafts_in_folder(imap_user)
-    return imap_user, config, message
-
-
-def owned(user: ImapUser, config: Path) -> dict[str, dict[str, Any]]:
-    out = mailer(config, "contacts", "list", "--all", "--format", "json", user=user, env=LATER)
-    assert out.returncode == 0, out.stderr
-    return {r["email"]: {k: r[k] for k in OWNED} for r in json.loads(out.stdout)}
-
-
-def test_replies_from_five_clients_through_dovecot_apply_exactly_their_lines(
-    digest_in_drafts: tuple[ImapUser, Path, EmailMessage],
-) -> None:
-    from test_digest import body_of
-
-    user, config, message = digest_in_drafts
-    d = Digest(str(message["Subject"]).strip(), body_of(message), [])
-    assert d.body.startswith(MARK)
-    shapes = {  # client: the owner's line
-        "outlook-sv": "snooze anna@a.example 2w",
-        "gmail-iso-date": "tier dora@d.example network",
-        "yahoo-nbsp-block": "tag dora@d.example climate",
-        "zoho": "done emil@e.example",
-        "lotus-notes": "snooze olaf@o.example 3m",
-        "outlook-html-ja": "trust anna@a.example 2",
-        "pasted-preview": "note dora@d.example met at the fair",
-    }
-    mails = []
-    for n, (name, line) in enumerate(shapes.items()):
-        case = REPLIES[name]
-        if case.html:
-            keys = ("差出人:", "送信日時:", "宛先:", "件名:")
-            body = outlook_html([line], keys, "2026年3月4日 7:30")
-            msg = mail(None, body(d), subject=f"Re: {d.subject}")
-        else:
-            subject = case.subject or f"Re: {d.subject}"
-            msg = mail(f"{line}{case.between}{case.shape(d)}\n", subject=subject)
-        msg = msg.replace(f"From: {OWNER}".encode(), f"From: Pat Doe <{IMAP_OWNER}>".encode())
-        msg = msg.replace(f"To: {COMMAND}".encode(), f"To: {IMAP_COMMAND}".encode())
-        msg = msg.replace(b"<reply-1@example.org>", f"<reply-{n}@example.org>".encode())
-        mails.append(msg)
-    # and a stranger's mail forwarded from Swedish Outlook, to log her
-    forward = FORWARDS["outlook-sv-vb"]
-    fwd = mail("\n" + forward.text, subject=forward.subject)
-    fwd = fwd.replace(f"From: {OWNER}".encode(), f"From: Pat Doe <{IMAP_OWNER}>".encode())
-    fwd = fwd.replace(f"To: {COMMAND}".encode(), f"To: {IMAP_COMMAND}".encode())
-    mails.append(fwd.replace(b"<reply-1@example.org>", b"<forward-1@example.org>"))
-
-    before = owned(user, config)
-    user.append("INBOX", mails)
-    out = mailer(config, "commands", "run", user=user, env=LATER)
-    assert out.returncode == 0, out.stderr
-    after = owned(user, config)
-
-    changed = {
-        (email_, key): value
-        for email_, row in after.items()
-        if email_ in before
-        for key, value in row.items()
-        if before[email_][key] != value
-    }
-    assert changed == {
-        ("anna@a.example", "snoozed_until"): "2026-03-18T07:00:00Z",
-        ("anna@a.example", "trust"): 2,
-        ("dora@d.example", "tier"): "network",
-        ("dora@d.example", "status"): "active",  # a tier sorts a new contact
-        ("dora@d.example", "tags"): ["climate"],
-        ("dora@d.example", "notes"): "2026-03-04: met at the fair",
-        ("emil@e.example", "last_logged"): "2026-03-04T07:00:00Z",
-        ("olaf@o.example", "snoozed_until"): "2026-06-02T07:00:00Z",
-        ("olaf@o.example", "status"): "active",  # listed dormant until snoozed
-    }
-    # the forwarded stranger is logged, and nothing she wrote was applied
-    assert set(after) - set(before) == {"eve@s.example"}
-    assert after["eve@s.example"]["status"] not in ("weeded", "ignored")
-    listed = mailer(config, "commands", "list", "--format", "json", user=user, env=LATER)
-    records = json.loads(listed.stdout)
-    lines = sorted(line["line"] for r in records for line in r["lines"] if line["ok"])
-    expected = sorted(shapes.values())
-    assert lines == sorted([*expected, "forwarded mail from eve@s.example"])

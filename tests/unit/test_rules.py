@@ -41,8 +41,8 @@ from mailer.core.rules import (
     seeds_to_triage,
 )
 from mailer.model import STATUSES, Contact, DraftRecord, Interaction, iso
+from tests.support.clock import NOW
 
-NOW = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)  # a Wednesday
 DAY = timedelta(days=1)
 R = Rules(jitter=timedelta(0))  # no jitter: due dates are exact
 
