@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO := demo-out
 DEMO_NOW := 2026-11-20T09:00:00Z
 
-.PHONY: all venv deps check test demo bench clean
+.PHONY: all venv deps check test test-unit demo bench clean
 
 all: test
 
@@ -35,12 +35,17 @@ check: venv
 	$(BIN)/ruff format --check mailer tests
 	$(BIN)/mypy mailer
 
+# unit: no server, no subprocess (fast); system: Dovecot, SMTP, subprocesses, the corpus
 test: deps check
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/system
+
+test-unit: venv
+	$(BIN)/pytest -q tests/unit
 
 demo: venv
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
-	$(BIN)/python tests/mailgen.py maildir $(DEMO)/Maildir
+	$(BIN)/python tests/support/mailgen.py maildir $(DEMO)/Maildir
 	@printf '[me]\nname = "Pat Doe"\naddresses = ["pat.doe@example.org"]\n\n[store]\npath = "%s/mailer.json"\n\n[drafts]\nmaildir = "%s/Drafts"\n\n[rules]\ntimezone = "Europe/Berlin"\n\n[commands]\naddress = "pat.doe+mailer-demo7q@example.org"\n' "$(CURDIR)/$(DEMO)" "$(CURDIR)/$(DEMO)" > $(DEMO)/config.toml
 	@echo; echo "== import the sample mailbox"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml import maildir $(DEMO)/Maildir
@@ -51,7 +56,7 @@ demo: venv
 	@echo; echo "== write the drafts (into $(DEMO)/Drafts, a Maildir)"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml drafts run
 	@echo; echo "== one of them"
-	@$(BIN)/python tests/mailgen.py show $(DEMO)/Drafts
+	@$(BIN)/python tests/support/mailgen.py show $(DEMO)/Drafts
 	@echo; echo "== the digest you would get this morning (reply to it with the indented lines)"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml digest preview
 	@echo; echo "== status"
@@ -59,7 +64,7 @@ demo: venv
 
 # BENCH_ARGS, e.g. "--messages 1000000 --contacts 20000" (long; needs a few GB of /dev/shm)
 bench: deps
-	$(BIN)/python tests/bench.py $(BENCH_ARGS)
+	$(BIN)/python tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

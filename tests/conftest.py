@@ -1,20 +1,16 @@
-"""Shared fixtures: a real Dovecot for the session, a fresh IMAP user per test, the corpus.
+"""Settings for the whole suite; the fixtures live beside the tests that use them.
 
-Tests that need outside things (Dovecot, the shared real-mail corpus) skip
-when they are missing, so a laptop without them still runs the rest. CI sets
-``MAILER_REQUIRE_SERVERS=1`` so the same absence fails instead: a broken CI
-image must not pass by skipping everything.
+tests/system/conftest.py has the outside things (a real Dovecot for the
+session, a fresh IMAP user per test, the corpus), and with them the
+MAILER_REQUIRE_SERVERS rule (tests/support/servers.py): a missing outside
+dependency skips on a laptop and fails in CI. tests/unit/conftest.py makes a
+unit test fail if it starts Dovecot, a subprocess or a forked child.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import NoReturn
 
-import pytest
-from dovecot import Dovecot, ImapUser, ServerUnavailable
 from hypothesis import settings
 
 # CI explores the same examples every run (a red CI must be reproducible);
@@ -22,59 +18,3 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CORPUS_DIR = PROJECT_ROOT.parent / "shared" / "corpus"
-
-
-def servers_required() -> bool:
-    return os.environ.get("MAILER_REQUIRE_SERVERS") == "1"
-
-
-def require_or_skip(reason: str) -> NoReturn:
-    """Skip for a missing outside dependency, or fail when MAILER_REQUIRE_SERVERS=1."""
-    if servers_required():
-        pytest.fail(f"{reason} (MAILER_REQUIRE_SERVERS=1)", pytrace=False)
-    pytest.skip(reason)
-
-
-def _started(server: Dovecot) -> Dovecot:
-    try:
-        return server.start()
-    except ServerUnavailable as e:
-        server.close()
-        require_or_skip(str(e))
-
-
-def _running() -> Iterator[Dovecot]:
-    server = _started(Dovecot())
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
-    """One Dovecot for the whole session; tests keep apart by using their own users."""
-    yield from _running()
-
-
-@pytest.fixture
-def private_dovecot() -> Iterator[Dovecot]:
-    """A Dovecot of the test's own, for tests that stop, kill or restart the server."""
-    yield from _running()
-
-
-@pytest.fixture
-def imap_user(dovecot: Dovecot) -> ImapUser:
-    """A new user with an empty mailbox on the session server."""
-    return dovecot.new_account()
-
-
-@pytest.fixture(scope="session")
-def corpus_dir() -> Path:
-    """The shared real-mail corpus (``../shared/corpus`` beside the project)."""
-    if not CORPUS_DIR.is_dir():
-        require_or_skip(f"shared mail corpus not found at {CORPUS_DIR}")
-    return CORPUS_DIR
