@@ -37,8 +37,8 @@ __all__ = ["DRAFT_KEY_HEADER", "build_draft", "message_id", "one_line"]
 
 DRAFT_KEY_HEADER = "X-Mailer-Draft-Key"
 
-# refold_source="none" only affects headers stored raw (addresses, the key):
-# Subject and Date are structured objects and are still folded as usual.
+# refold_source="none" only affects headers stored raw (addresses, a non-ASCII
+# subject, the key): Date and an ASCII subject are still folded as usual.
 _POLICY = policy.default.clone(refold_source="none")
 
 # Control characters, line and paragraph separators, lone surrogates (which
@@ -84,7 +84,11 @@ def build_draft(
     msg = EmailMessage(policy=_POLICY)
     msg.set_raw("From", _address(from_name, from_address))
     msg.set_raw("To", ",\n ".join(_address(name, address) for name, address in to))
-    msg["Subject"] = one_line(subject)
+    title = one_line(subject)
+    if title.isascii():
+        msg["Subject"] = title
+    else:  # encoded here: see _encoded_subject
+        msg.set_raw("Subject", _encoded_subject(title))
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id(key, from_address)
     if reply_to:
@@ -94,6 +98,13 @@ def build_draft(
     text = _body(body)
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_cte(text))
     return msg
+
+
+def _encoded_subject(text: str) -> str:
+    """A non-ASCII subject as encoded words. Python 3.11's own folding can put a
+    space between two encoded words, where readers drop it ("a¡ ¡" came back as
+    "a¡¡"); Header keeps every space inside a word."""
+    return Header(text, "utf-8", header_name="Subject").encode(linesep="\n")
 
 
 def _address(name: str | None, address: str) -> str:
