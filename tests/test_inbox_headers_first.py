@@ -22,7 +22,8 @@ import pytest
 from dovecot import ImapUser
 from scanhelp import PASSWORD_ENV, utc, write_config
 
-from mailer import app, inbox
+from mailer import inbox
+from mailer.app import App
 from mailer.config import Config, from_dict, load
 from mailer.errors import ConfigError
 from mailer.model import CommandRecord, Contact
@@ -108,7 +109,7 @@ def run(cfg: Config, box: Box) -> list[CommandRecord]:
     store = Store(cfg.store_path)
     if not store.contacts():
         store.insert_contacts(PEOPLE)
-    done = inbox.run(cfg, box, NOW, store=store)
+    done = inbox.run(App(cfg), box, NOW, store=store)
     return [h.record for h in done.handled]
 
 
@@ -280,7 +281,7 @@ class Recorded:
 
 @pytest.fixture
 def recorded(imap_config: Config) -> Iterator[Recorded]:
-    with app.imap_source(imap_config) as source:
+    with App(imap_config).imap_source() as source:
         imap = source._client._imap  # imaplib under imapclient: every command goes through send
         sent: list[bytes] = []
         plain_send = imap.send
@@ -309,7 +310,7 @@ def test_over_imap_a_refused_9_mb_mail_is_never_fetched(
         ],
     )
     assert len(uids) == 4
-    done = inbox.run(imap_config, recorded, NOW, store=Store(imap_config.store_path))
+    done = inbox.run(App(imap_config), recorded, NOW, store=Store(imap_config.store_path))
 
     said = {h.uid: (h.record.kind, h.record.reason) for h in done.handled}
     assert said == {

@@ -15,6 +15,7 @@ from dovecot import ImapUser
 from scanhelp import mail_in, mail_out, mailer, utc, write_config
 
 from mailer import intros
+from mailer.app import App
 from mailer.config import from_dict
 from mailer.core.intros import IntroDraft
 from mailer.model import Contact, Intro
@@ -255,7 +256,7 @@ def test_templates_say_who_and_why_and_keep_hard_names_safe(tmp_path: Path) -> N
         ),
     ]
     ask, both = intros.prepare(
-        needed, people, Renderer(None, "Pat Doe", "me@example.org"), config, NOW
+        needed, people, Renderer(None, "Pat Doe", "me@example.org"), App(config), NOW
     )
     assert ask.subject == "Would you like to meet Zoë Müller Bcc: x@evil.example?"
     assert "Hi José," in ask.body and "Both love Rust." in ask.body
