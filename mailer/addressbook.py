@@ -13,9 +13,8 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mailer import app
-from mailer.config import Config
 from mailer.core.addressbook import (
     ImportedContact,
     ImportPlan,
@@ -28,6 +27,9 @@ from mailer.core.addressbook import (
 from mailer.errors import UsageError
 from mailer.model import Contact
 
+if TYPE_CHECKING:
+    from mailer.app import App
+
 _EXTENSIONS = {".vcf": "vcard", ".vcard": "vcard", ".csv": "csv"}
 
 
@@ -38,10 +40,10 @@ def format_of(path: Path | None, fmt: str | None) -> str | None:
     return _EXTENSIONS.get(path.suffix.lower()) if path is not None else None
 
 
-def export(config: Config, output: Path | None, fmt: str | None) -> tuple[int, str]:
+def export(app: App, output: Path | None, fmt: str | None) -> tuple[int, str]:
     """Write every contact to `output` (None: stdout); (how many, the format)."""
     fmt = format_of(output, fmt) or "vcard"
-    contacts = app.store(config).contacts()
+    contacts = app.store.contacts()
     text = to_vcard(contacts) if fmt == "vcard" else to_csv(contacts)
     if output is None:
         sys.stdout.write(text)
@@ -110,12 +112,12 @@ def _sniff(text: str) -> str:
     return "vcard" if text.lstrip("\ufeff \t\r\n").upper().startswith("BEGIN:VCARD") else "csv"
 
 
-def import_(config: Config, path: Path, fmt: str | None, *, dry_run: bool) -> ImportPlan:
+def import_(app: App, path: Path, fmt: str | None, *, dry_run: bool) -> ImportPlan:
     """Merge the contacts of the file into the store (unless `dry_run`); the plan."""
     cards = read(path, fmt)
-    own = app.identity(config).addresses  # the owner's, and the command address
-    tiers = tuple(app.rules(config).tiers)
-    store = app.store(config)
+    own = app.identity.addresses  # the owner's, and the command address
+    tiers = tuple(app.rules.tiers)
+    store = app.store
     if dry_run:
         return plan_import(store.contacts(), cards, own=own, tiers=tiers)
     planned: list[ImportPlan] = []

@@ -1,7 +1,7 @@
 """What mailer does, each written once: the CLI and the daemon's jobs call these.
 
-A use case takes the config and `now`, wires what it needs through `app`,
-and returns what happened for its caller to print or log. When the CLI and
+A use case takes the `App` (app.py: the parts built once from the config) and
+`now`, and returns what happened for its caller to print or log. When the CLI and
 the daemon each assembled the same steps, they drifted apart (the daemon's
 drafts job scanned first and wrote pending introduction drafts, `mailer
 drafts run` did neither); here there is one way to do each thing.
@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from mailer import app
-from mailer.config import Config
-
 if TYPE_CHECKING:
+    from mailer.app import App
     from mailer.drafts import Outcome, Plan
     from mailer.scan import ScanReport
 
@@ -31,7 +29,7 @@ class DraftsRun:
     scan: ScanReport | None  # None: no account to scan, or a dry run
 
 
-def write_drafts(config: Config, now: datetime, *, dry_run: bool = False) -> DraftsRun:
+def write_drafts(app: App, now: datetime, *, dry_run: bool = False) -> DraftsRun:
     """The drafts due now, written into the Drafts folder (`mailer drafts run`, and the
     daemon's drafts job at `rules.draft_at`).
 
@@ -44,17 +42,16 @@ def write_drafts(config: Config, now: datetime, *, dry_run: bool = False) -> Dra
     from mailer import drafts as drafting
     from mailer import intros
 
-    store, rules = app.store(config), app.rules(config)
-    renderer, owner = app.renderer(config), (config.me.name, app.owner_address(config))
+    store, rules, renderer, owner = app.store, app.rules, app.renderer, app.owner
     if dry_run:
         plan, outcomes = drafting.run(store, None, renderer, owner, rules, now)
         return DraftsRun(plan, outcomes, None)
     with contextlib.ExitStack() as stack:
         source = None
-        if config.account is not None:
-            source = stack.enter_context(app.imap_source(config))
-        report = app.scan_source(config, source, now) if source is not None else None
-        target = app.drafts_in(config, source)
+        if app.config.account is not None:
+            source = stack.enter_context(app.imap_source())
+        report = app.scan(source, now) if source is not None else None
+        target = app.drafts_in(source)
         plan, outcomes = drafting.run(store, target, renderer, owner, rules, now)
-        outcomes = [*outcomes, *intros.write_pending(config, target, now)]
+        outcomes = [*outcomes, *intros.write_pending(app, target, now)]
     return DraftsRun(plan, outcomes, report)

@@ -19,10 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailer import app
-from mailer.config import Config
 from mailer.core import digest as core
 from mailer.core.commands import VERBS
 from mailer.core.compose import build_draft
@@ -30,6 +28,9 @@ from mailer.core.plan import plan as make_plan
 from mailer.errors import ConfigError
 from mailer.model import Contact, DraftRecord, Intro, iso
 from mailer.render import Record, Rendered
+
+if TYPE_CHECKING:
+    from mailer.app import App
 
 __all__ = ["Prepared", "deliver", "delivery", "is_due_today", "prepare", "preview", "render", "run"]
 
@@ -55,8 +56,9 @@ class Prepared:
         return f"Subject: {self.rendered.subject}\n\n{self.rendered.body}"
 
 
-def delivery(config: Config) -> str:
+def delivery(app: App) -> str:
     """ "smtp" or "draft": digest.delivery, with auto meaning smtp when smtp.host is set."""
+    config = app.config
     method = config.digest.delivery
     if method == "auto":
         return "smtp" if config.smtp.host else "draft"
@@ -68,8 +70,9 @@ def delivery(config: Config) -> str:
     return str(method)
 
 
-def is_due_today(config: Config, now: datetime) -> bool:
+def is_due_today(app: App, now: datetime) -> bool:
     """Does digest.every (and digest.weekday) ask for a digest on this local day?"""
+    config = app.config
     return core.is_digest_day(
         config.digest.every,
         config.digest.weekday,
@@ -78,14 +81,14 @@ def is_due_today(config: Config, now: datetime) -> bool:
     )
 
 
-def _build(config: Config, now: datetime) -> core.Digest:
-    store = app.store(config)
+def _build(app: App, now: datetime) -> core.Digest:
+    store = app.store
     contacts, drafts, open_keys = store.planning()
-    rules = app.rules(config)
-    since = core.since_previous(drafts, config.digest.every, now)
+    rules = app.rules
+    since = core.since_previous(drafts, app.config.digest.every, now)
     commands = store.command_records(since=iso(since))
     plan = make_plan(contacts, drafts, rules, now, open_keys)
-    ideas = _intro_ideas(config, now, contacts, store.intros())
+    ideas = _intro_ideas(app, now, contacts, store.intros())
     from mailer.scan import folder_faults
 
     faults = [core.FolderFault(f["folder"], f["error"], f["since"]) for f in folder_faults(store)]
@@ -98,13 +101,13 @@ SUGGESTIONS = 5  # intro ideas per digest: a few good ones, not a list to work t
 
 
 def _intro_ideas(
-    config: Config, now: datetime, contacts: Sequence[Contact], stored: Sequence[Intro]
+    app: App, now: datetime, contacts: Sequence[Contact], stored: Sequence[Intro]
 ) -> list[core.IntroIdea]:
     """Open asks (with the lines that relay an answer), then the best suggestions."""
     from mailer import intros
     from mailer.core.intros import awaiting, effective
 
-    rules = app.intro_rules(config)
+    rules = app.intro_rules
     ideas = []
     every = [effective(i, rules, now) for i in stored]
     for i in every:
@@ -121,7 +124,7 @@ def _intro_ideas(
             for yes_no in ("yes", "no")
         )
         ideas.append(core.IntroIdea(i.a, i.b, why, lines, asked=True))
-    for s in intros.suggest(config, now, SUGGESTIONS, contacts=contacts, intros=stored):
+    for s in intros.suggest(app, now, SUGGESTIONS, contacts=contacts, intros=stored):
         ideas.append(core.IntroIdea(s.a.email, s.b.email, s.why))
     return ideas
 
@@ -143,11 +146,12 @@ def _records(value: Any, label: str) -> Any:
     return value
 
 
-def render(config: Config, now: datetime, digest: core.Digest) -> Rendered:
+def render(app: App, now: datetime, digest: core.Digest) -> Rendered:
     """The digest through digest.j2 (the user's templates folder first). Raises TemplateError."""
-    owner = app.owner_address(config)
+    config = app.config
+    owner = app.owner_address
     context = {k: _records(v, k) for k, v in digest.context().items()}
-    rendered = app.renderer(config).render(
+    rendered = app.renderer.render(
         TEMPLATE,
         **context,
         today=core.local_day(now, config.rules.timezone),
@@ -161,18 +165,19 @@ def render(config: Config, now: datetime, digest: core.Digest) -> Rendered:
     return rendered
 
 
-def prepare(config: Config, now: datetime) -> Prepared:
+def prepare(app: App, now: datetime) -> Prepared:
     """Today's digest, rendered; or, when it was delivered today already, only that record."""
+    config = app.config
     timezone = config.rules.timezone
     key = core.digest_key(now, timezone)
     day = core.local_day(now, timezone)
-    method = delivery(config)
-    done = next((d for d in app.store(config).drafts() if d.key == key), None)
+    method = delivery(app)
+    done = next((d for d in app.store.drafts() if d.key == key), None)
     if done is not None:
         return Prepared(key, day, method, done)
-    digest = _build(config, now)
-    rendered = render(config, now, digest)
-    owner = app.owner_address(config)
+    digest = _build(app, now)
+    rendered = render(app, now, digest)
+    owner = app.owner_address
     message = build_draft(
         from_name=config.me.name,
         from_address=owner,
@@ -186,14 +191,14 @@ def prepare(config: Config, now: datetime) -> Prepared:
     return Prepared(key, day, method, None, digest, rendered, message)
 
 
-def preview(config: Config, now: datetime) -> str:
+def preview(app: App, now: datetime) -> str:
     """The digest as it would be delivered now: subject line, blank line, body."""
-    digest = _build(config, now)
-    rendered = render(config, now, digest)
+    digest = _build(app, now)
+    rendered = render(app, now, digest)
     return f"Subject: {rendered.subject}\n\n{rendered.body}"
 
 
-def deliver(config: Config, prepared: Prepared, now: datetime, *, dry_run: bool = False) -> str:
+def deliver(app: App, prepared: Prepared, now: datetime, *, dry_run: bool = False) -> str:
     """Deliver a prepared digest; one line saying what was (or would be) done."""
     day = prepared.day.isoformat()
     if prepared.done is not None:
@@ -202,40 +207,40 @@ def deliver(config: Config, prepared: Prepared, now: datetime, *, dry_run: bool 
     assert prepared.digest is not None and prepared.message is not None
     if prepared.digest.empty:
         return f"nothing to report since {iso(prepared.digest.since)}; no digest for {day}"
-    owner = app.owner_address(config)
+    owner = app.owner_address
     what = f"the digest of {day} ({prepared.digest.summary()})"
     if prepared.method == "smtp":
         if dry_run:
             return f"would send {what} to {owner} by SMTP"
-        _send(config, prepared.message)
-        _record(config, prepared, now, folder=None)
+        _send(app, prepared.message)
+        _record(app, prepared, now, folder=None)
         return f"sent {what} to {owner} by SMTP"
     if dry_run:
         return f"would write {what} into your Drafts folder"
-    with app.drafts_target(config) as target:
+    with app.drafts_target() as target:
         if prepared.key in target.existing_keys():
             action = "found"  # a run that crashed before recording it
         else:
             target.append(bytes(prepared.message), now)
             action = "wrote"
-        _record(config, prepared, now, folder=target.folder)
+        _record(app, prepared, now, folder=target.folder)
         return f"{action} {what} in {target.folder}"
 
 
-def _send(config: Config, message: EmailMessage) -> None:
+def _send(app: App, message: EmailMessage) -> None:
     from mailer import smtp
 
-    settings = smtp.from_section(config.smtp, app.owner_address(config))
+    settings = smtp.from_section(app.config.smtp, app.owner_address)
     assert settings is not None  # delivery() checked smtp.host
     smtp.send(settings, message, password=smtp.password_for(settings))
 
 
-def _record(config: Config, prepared: Prepared, now: datetime, *, folder: str | None) -> None:
+def _record(app: App, prepared: Prepared, now: datetime, *, folder: str | None) -> None:
     assert prepared.message is not None
-    app.store(config).record_draft(
+    app.store.record_draft(
         DraftRecord(
             key=prepared.key,
-            email=app.owner_address(config),
+            email=app.owner_address,
             kind=core.KIND,
             written_at=iso(now) or "",
             message_id=prepared.message["Message-ID"],
@@ -244,11 +249,11 @@ def _record(config: Config, prepared: Prepared, now: datetime, *, folder: str | 
     )
 
 
-def run(config: Config, now: datetime, *, dry_run: bool = False) -> str:
+def run(app: App, now: datetime, *, dry_run: bool = False) -> str:
     """Deliver today's digest unless it was delivered already; one line saying what happened."""
     if dry_run:
-        return deliver(config, prepare(config, now), now, dry_run=True)
+        return deliver(app, prepare(app, now), now, dry_run=True)
     # prepared (its record looked up) and delivered under one lock: a second process
     # waits, then finds the record and sends nothing
-    with app.store(config).outbox_lock():
-        return deliver(config, prepare(config, now), now)
+    with app.store.outbox_lock():
+        return deliver(app, prepare(app, now), now)

@@ -27,8 +27,9 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
-from mailer import app, intros
+from mailer import intros
 from mailer.config import Config
 from mailer.core import intros as core_intros
 from mailer.core.apply import apply_commands, forward_interactions, mail_key, when_of
@@ -54,6 +55,9 @@ from mailer.model import (
 from mailer.render import Record
 from mailer.sources.base import CommandBox, Drafts, MailItem
 from mailer.store import Decide, Decision, Store
+
+if TYPE_CHECKING:
+    from mailer.app import App
 
 log = logging.getLogger("mailer")
 
@@ -237,7 +241,7 @@ def _decide(
 
 
 def run(
-    config: Config,
+    app: App,
     box: CommandBox,
     now: datetime,
     *,
@@ -251,14 +255,15 @@ def run(
     that answered introductions now call for (both said yes: the
     introduction) are written there afterwards.
     """
+    config = app.config
     address = config.commands.address
     if not address:
         return InboxRun([], [])
-    store = store or app.store(config)
-    who = app.identity(config)
+    store = store or app.store
+    who = app.identity
     folder = config.commands.processed_folder
-    intro_rules = app.intro_rules(config)
-    tiers = tuple(app.rules(config).tiers)
+    intro_rules = app.intro_rules
+    tiers = tuple(app.rules.tiers)
     handled: list[Handled] = []
     if folder == config.folders.inbox:
         raise ConfigError(
@@ -285,27 +290,27 @@ def run(
             record = next(r for r in store.command_records() if r.key == reading.key)
         box.move([item.uid], folder)
         if new and record.accepted:
-            record = _confirm(config, store, record, reading.info, now)
+            record = _confirm(app, store, record, reading.info, now)
         handled.append(Handled(item.uid, record, new))
     written = []
     answered = not dry_run and any(h.new and h.record.accepted for h in handled)
     # the Drafts folder is looked up only when an answer made an introduction due
-    if drafts is not None and answered and intros.pending(config)[0]:
-        written = intros.write_pending(config, drafts(), now)
+    if drafts is not None and answered and intros.pending(app)[0]:
+        written = intros.write_pending(app, drafts(), now)
     return InboxRun(handled, written)
 
 
 def _confirm(
-    config: Config, store: Store, record: CommandRecord, info: MailInfo, now: datetime
+    app: App, store: Store, record: CommandRecord, info: MailInfo, now: datetime
 ) -> CommandRecord:
     """Mail the owner what became of their command mail, when SMTP is set up."""
     from mailer import smtp
 
-    settings = smtp.from_section(config.smtp, app.owner_address(config))
-    if settings is None or not config.commands.confirm:
+    settings = smtp.from_section(app.config.smtp, app.owner_address)
+    if settings is None or not app.config.commands.confirm:
         return record
     try:
-        message = confirmation(config, record, info, now)
+        message = confirmation(app, record, info, now)
         smtp.send(settings, message, password=smtp.password_for(settings))
         confirmed = "sent"
     except Exception as e:  # the mail is applied; a failed confirmation must not undo that
@@ -315,14 +320,12 @@ def _confirm(
     return dataclasses.replace(record, confirmed=confirmed)
 
 
-def confirmation(
-    config: Config, record: CommandRecord, info: MailInfo, now: datetime
-) -> EmailMessage:
+def confirmation(app: App, record: CommandRecord, info: MailInfo, now: datetime) -> EmailMessage:
     """The confirmation mail: to the owner address the command mail came from."""
     from mailer.core.compose import build_draft, one_line
 
     ok = sum(line.ok for line in record.lines)
-    rendered = app.renderer(config).render(
+    rendered = app.renderer.render(
         "confirm",
         subject=record.subject,
         received=record.received,
@@ -333,16 +336,16 @@ def confirmation(
         id=record.id,
         undo=record.undo_line or "",
     )
-    owner = app.owner_address(config)
+    owner = app.owner_address
     message = build_draft(
-        from_name=config.me.name,
+        from_name=app.config.me.name,
         from_address=owner,
         to=[(None, record.sender.split(", ")[0] or owner)],
         subject=rendered.subject,
         body=rendered.body,
         key=f"confirm:{record.key}",
         date=now,
-        reply_to=config.commands.address,
+        reply_to=app.config.commands.address,
     )
     mid = one_line(info.message_id or "")
     if _MESSAGE_ID.fullmatch(mid):

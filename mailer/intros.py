@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from mailer import app
 from mailer import drafts as drafting
-from mailer.config import Config
 from mailer.core import intros as core
 from mailer.core.compose import build_draft, one_line
 from mailer.core.plan import Item
@@ -26,6 +25,9 @@ from mailer.model import Contact, Intro
 from mailer.render import Record, Renderer, first_name
 from mailer.sources.base import Drafts
 from mailer.store import Store
+
+if TYPE_CHECKING:
+    from mailer.app import App
 
 TEMPLATES = {"intro_request": "intro_request.j2", "introduction": "introduction.j2"}
 
@@ -40,7 +42,7 @@ def _contact(contacts: Sequence[Contact], who: str) -> Contact:
 
 
 def suggest(
-    config: Config,
+    app: App,
     now: datetime,
     limit: int | None = None,
     *,
@@ -48,28 +50,28 @@ def suggest(
     intros: Sequence[Intro] | None = None,
 ) -> list[core.Suggestion]:
     """The best pairs now; `contacts`/`intros` when the caller has read them already."""
-    store = app.store(config)
+    store = app.store
     return core.suggest(
         store.contacts() if contacts is None else contacts,
         store.intros() if intros is None else intros,
-        app.intro_rules(config),
-        app.rules(config),
+        app.intro_rules,
+        app.rules,
         now,
         limit=limit,
     )
 
 
-def listing(config: Config, now: datetime) -> list[Intro]:
+def listing(app: App, now: datetime) -> list[Intro]:
     """Every introduction as it stands now (asks past their time shown expired)."""
-    r = app.intro_rules(config)
-    return [core.effective(i, r, now) for i in app.store(config).intros()]
+    r = app.intro_rules
+    return [core.effective(i, r, now) for i in app.store.intros()]
 
 
 def ask(
-    config: Config, who_a: str, who_b: str, now: datetime, *, note: str = "", direct: bool = False
+    app: App, who_a: str, who_b: str, now: datetime, *, note: str = "", direct: bool = False
 ) -> tuple[Intro, bool]:
     """Record the ask (or the direct introduction): (intro, is it new)."""
-    store = app.store(config)
+    store = app.store
     contacts = store.contacts()
     a, b = _contact(contacts, who_a), _contact(contacts, who_b)
     result: list[tuple[Intro, bool]] = []
@@ -80,8 +82,8 @@ def ask(
                 a,
                 b,
                 current,
-                app.intro_rules(config),
-                app.rules(config),
+                app.intro_rules,
+                app.rules,
                 now,
                 note=note,
                 direct=direct,
@@ -103,9 +105,9 @@ def _latest(current: Sequence[Intro], a: str, b: str) -> Intro:
     return found
 
 
-def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: datetime) -> Intro:
+def answer(app: App, who_a: str, who_b: str, said: str, by: str, now: datetime) -> Intro:
     """Record one side's yes or no (`mailer intro answer A B yes --by A`)."""
-    store = app.store(config)
+    store = app.store
     contacts = store.contacts()
     a, b, who = (_contact(contacts, w) for w in (who_a, who_b, by))
     if who.email not in (a.email, b.email):
@@ -115,7 +117,7 @@ def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: date
     def change(current: Sequence[Intro]) -> Sequence[Intro]:
         intro = _latest(current, a.email, b.email)
         try:
-            updated = core.answer(intro, who.email, said, app.intro_rules(config), now)
+            updated = core.answer(intro, who.email, said, app.intro_rules, now)
         except ValueError as e:
             raise UsageError(str(e)) from None
         result.append(updated)
@@ -125,8 +127,8 @@ def answer(config: Config, who_a: str, who_b: str, said: str, by: str, now: date
     return result[0]
 
 
-def outcome(config: Config, who_a: str, who_b: str, result: str, note: str, now: datetime) -> Intro:
-    store = app.store(config)
+def outcome(app: App, who_a: str, who_b: str, result: str, note: str, now: datetime) -> Intro:
+    store = app.store
     contacts = store.contacts()
     a, b = _contact(contacts, who_a), _contact(contacts, who_b)
     done: list[Intro] = []
@@ -169,10 +171,9 @@ def _name(c: Contact) -> str:
     return one_line(c.name or c.email)
 
 
-def _context(draft: core.IntroDraft, people: _People, config: Config) -> dict[str, object]:
+def _context(draft: core.IntroDraft, people: _People, r: core.IntroRules) -> dict[str, object]:
     intro = draft.intro
     a, b = people.get(intro.a), people.get(intro.b)
-    r = app.intro_rules(config)
     shared = sorted(set(a.tags) & set(b.tags))
     complements = [
         f"{x} meets {y}"
@@ -204,15 +205,15 @@ def prepare(
     needed: Sequence[core.IntroDraft],
     people: _People,
     renderer: Renderer,
-    config: Config,
+    app: App,
     now: datetime,
 ) -> list[drafting.Prepared]:
     """Render and build each draft; a TemplateError here means nothing is written."""
-    owner = (config.me.name, app.owner_address(config))
+    owner = app.owner
     out = []
     for draft in needed:
         rendered = renderer.render(
-            TEMPLATES[draft.kind], **_context(draft, people, config), now=now
+            TEMPLATES[draft.kind], **_context(draft, people, app.intro_rules), now=now
         )
         to = [(people.get(e).name, e) for e in draft.to]
         item = Item(
@@ -245,18 +246,18 @@ def prepare(
     return out
 
 
-def pending(config: Config) -> tuple[list[core.IntroDraft], _People]:
-    store = app.store(config)
+def pending(app: App) -> tuple[list[core.IntroDraft], _People]:
+    store = app.store
     contacts, drafts = store.contacts_and_drafts()
     return core.needed_drafts(store.intros(), drafts), _People({c.email: c for c in contacts})
 
 
 def write_pending(
-    config: Config, target: Drafts, now: datetime, *, dry_run: bool = False
+    app: App, target: Drafts, now: datetime, *, dry_run: bool = False
 ) -> list[drafting.Outcome]:
     """Write every draft the introductions' states call for and are still missing."""
-    needed, people = pending(config)
+    needed, people = pending(app)
     if not needed:
         return []
-    prepared = prepare(needed, people, app.renderer(config), config, now)
-    return drafting.write(prepared, app.store(config), target, now, dry_run=dry_run)
+    prepared = prepare(needed, people, app.renderer, app, now)
+    return drafting.write(prepared, app.store, target, now, dry_run=dry_run)

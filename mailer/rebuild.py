@@ -56,6 +56,7 @@ from mailer.store import Store
 from mailer.store.keystore import KeyFileError
 
 if TYPE_CHECKING:
+    from mailer.app import App
     from mailer.sources.base import Source
 
 # The contact fields a scan derives from mail; `name` and `name_seen` too,
@@ -227,10 +228,10 @@ def _plan(config: Config, states: Mapping[tuple[str, str], FolderState]) -> list
 
 
 def _read(
-    config: Config, aside: Store, planned: _Planned, now: datetime, progress: Progress | None
+    app: App, aside: Store, planned: _Planned, now: datetime, progress: Progress | None
 ) -> SourceResult:
     """Scan one source into the store aside."""
-    from mailer import app
+    from mailer.app import local_source
     from mailer.scan import scan
 
     def into_aside(source: Source) -> SourceResult:
@@ -241,19 +242,19 @@ def _read(
         report = scan(
             aside,
             source,
-            app.identity(config),
+            app.identity,
             now,
-            batch_size=config.scan.batch_size,
+            batch_size=app.config.scan.batch_size,
             progress=labelled,
         )
         return SourceResult(planned.source, report.folders)
 
     if planned.kind == "imap":
-        with app.imap_source(config) as imap:
+        with app.imap_source() as imap:
             return into_aside(imap)
     assert planned.path is not None
     try:
-        local = app.local_source(planned.kind, planned.path)
+        local = local_source(planned.kind, planned.path)
     except UsageError as e:  # there, but no mailbox (any more)
         return SourceResult(planned.source, skipped=str(e))
     try:
@@ -326,33 +327,31 @@ def _fresh_dir(path: Path) -> None:
 
 
 def run(
-    config: Config,
+    app: App,
     now: datetime,
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> RebuildReport:
-    """Rebuild the store of `config` from its sources (see the module docstring).
+    """Rebuild the store of `app` from its sources (see the module docstring).
 
     With `dry_run` everything is read and the outcome reported, but the store
     is left as it is.
     """
-    from mailer import app
-
-    main = app.store(config)
+    main = app.store
     report = RebuildReport(dry_run=dry_run)
     with _one_at_a_time(main):
         where = aside_dir(main)
         _fresh_dir(where)
         try:
-            _rebuild(config, main, Store(where / main.path.name), now, report, progress)
+            _rebuild(app, main, Store(where / main.path.name), now, report, progress)
         finally:
             shutil.rmtree(where, ignore_errors=True)
     return report
 
 
 def _rebuild(
-    config: Config,
+    app: App,
     main: Store,
     aside: Store,
     now: datetime,
@@ -364,7 +363,7 @@ def _rebuild(
     except KeyFileError:
         start_seen = set()  # lost: what the sources hold is counted again
     looked = main.folder_states()
-    planned = _plan(config, looked)
+    planned = _plan(app.config, looked)
     report.sources = [SourceResult(p.source, skipped=p.skipped) for p in planned]
     readable = [p for p in planned if not p.skipped]
     if not readable:
@@ -378,7 +377,7 @@ def _rebuild(
 
     by_source = {r.source: i for i, r in enumerate(report.sources)}
     for p in readable:
-        report.sources[by_source[p.source]] = _read(config, aside, p, now, progress)
+        report.sources[by_source[p.source]] = _read(app, aside, p, now, progress)
     if report.dry_run:
         report.outcome = combine(main.contacts_with_history(), aside.contacts_with_history())
         return
@@ -392,12 +391,12 @@ def _rebuild(
         states = main.folder_states()
         moved = _moved(looked, states)
         looked = states
-        again = [p for p in _plan(config, states) if p.source in moved and not p.skipped]
+        again = [p for p in _plan(app.config, states) if p.source in moved and not p.skipped]
         if not again:  # counted from no source (a forwarded mail): nothing to read
             main.swap_rebuilt(aside, _decider(report, start_seen, aside, last=True, no_source=True))
             return
         for p in again:
-            report.catch_ups.append(_read(config, aside, p, now, progress))
+            report.catch_ups.append(_read(app, aside, p, now, progress))
 
 
 def _decider(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -16,6 +16,9 @@ from mailer import __version__, clock
 from mailer.config import Config, load
 from mailer.errors import ConfigError, MailerError, UsageError, one_line
 from mailer.output import FORMATS
+
+if TYPE_CHECKING:
+    from mailer.app import App
 
 CONTACT_COLUMNS = (
     "email",
@@ -32,16 +35,28 @@ CONTACT_COLUMNS = (
 
 
 class Ctx:
+    """What one command invocation shares: the config and the `App` built from it, both
+    made on first use (`mailer init` and `--help` need neither)."""
+
     def __init__(self, config_path: str | None, verbose: bool) -> None:
         self.config_path = config_path
         self.verbose = verbose
         self._config: Config | None = None
+        self._app: App | None = None
 
     @property
     def config(self) -> Config:
         if self._config is None:
             self._config = load(self.config_path)
         return self._config
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            from mailer.app import App
+
+            self._app = App(self.config)
+        return self._app
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -86,11 +101,10 @@ def _store_shape(obj: Any) -> MailerError | None:
 
 
 def find_contact(obj: Ctx, who: str) -> Any:
-    from mailer import app
     from mailer.core.naming import resolve
 
     try:
-        return resolve(app.store(obj.config).contacts(), who)
+        return resolve(obj.app.store.contacts(), who)
     except LookupError as e:
         raise UsageError(str(e)) from None
 

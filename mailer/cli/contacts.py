@@ -43,10 +43,9 @@ def contacts() -> None:
 @pass_ctx
 def contacts_list(obj: Ctx, fmt: str, status: str | None, lane: str | None, everyone: bool) -> None:
     """List your relationships (two-way, or triaged by you), most recent contact first."""
-    from mailer import app
 
-    rows = app.contact_rows(
-        obj.config, clock.now(), listed_only=not (everyone or lane), detail=fmt != "table"
+    rows = obj.app.contact_rows(
+        clock.now(), listed_only=not (everyone or lane), detail=fmt != "table"
     )
     if status:
         rows = [r for r in rows if r["status"] == status]
@@ -62,17 +61,16 @@ def contacts_list(obj: Ctx, fmt: str, status: str | None, lane: str | None, ever
 @pass_ctx
 def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
     """Everything mailer knows of one contact."""
-    from mailer import app
     from mailer.core import history
     from mailer.core.clean import clean_text
     from mailer.core.ruleset import about
 
     now = clock.now()
     contact = find_contact(obj, who)
-    row = app.contact_rows(obj.config, now, [contact])[0]
+    row = obj.app.contact_rows(now, [contact])[0]
     gap = row["rhythm_days"]
     row["rhythm"] = f"every ~{about(gap)}" if gap is not None else "too little history"
-    store = app.store(obj.config)
+    store = obj.app.store
     months = store.history(contact.email)
     row["history"] = f"{history.sparkline(months, now)}  (24 months to {now:%Y-%m})"
     row["logged"] = [f"{e.when} {e.text}" for e in store.logged(contact.email)]
@@ -118,7 +116,7 @@ def contacts_export(obj: Ctx, fmt: str | None, output: Path | None) -> None:
     from mailer import addressbook
 
     to_file = output is not None and str(output) != "-"
-    count, used = addressbook.export(obj.config, output if to_file else None, fmt)
+    count, used = addressbook.export(obj.app, output if to_file else None, fmt)
     if to_file:
         click.echo(f"wrote {count} contacts to {output} ({used})")
 
@@ -132,7 +130,7 @@ def contacts_import(obj: Ctx, file: Path, fmt: str | None, dry_run: bool) -> Non
     """Merge contacts from a vCard or CSV file by address: adds, updates, never duplicates."""
     from mailer import addressbook
 
-    plan = addressbook.import_(obj.config, file, fmt, dry_run=dry_run)
+    plan = addressbook.import_(obj.app, file, fmt, dry_run=dry_run)
     summary = ("dry run, nothing written: " if dry_run else "") + plan.summary()
     click.echo("\n".join([*plan.lines(), summary]))  # one write: 50,000 echo calls take a second
 
@@ -206,11 +204,10 @@ def contacts_set(
     snooze: str | None,
 ) -> None:
     """Change a contact's fields."""
-    from mailer import app
 
     changes: dict[str, Any] = {}
     if tier is not None:
-        tiers = list(app.rules(obj.config).tiers)
+        tiers = list(obj.app.rules.tiers)
         changes["tier"] = tier_name(tier, tiers) if tier.strip() else None
     if tags is not None:
         changes["tags"] = tag_list(tags)
@@ -232,7 +229,7 @@ def contacts_set(
     if not changes:
         raise UsageError("nothing to change", hint="see mailer contacts set --help")
     contact = find_contact(obj, who)
-    updated = app.store(obj.config).update_contact(contact.email, **changes)
+    updated = obj.app.store.update_contact(contact.email, **changes)
     click.echo(
         f"{updated.email}: "
         + ", ".join(f"{k} = {v!r}" for k, v in changes.items() if k != "name_fixed")
@@ -245,10 +242,9 @@ def contacts_set(
 @pass_ctx
 def contacts_merge(obj: Ctx, keep: str, other: str) -> None:
     """Make OTHER an address of KEEP: one person, one history (counts add, dates combine)."""
-    from mailer import app
 
     a, b = find_contact(obj, keep), find_contact(obj, other)
-    merged = app.store(obj.config).merge_contacts(a.email, b.email)
+    merged = obj.app.store.merge_contacts(a.email, b.email)
     click.echo(
         f"{merged.email}: now also {', '.join(merged.aliases)}; "
         f"{merged.messages_in} in, {merged.messages_out} out, last contact {merged.last_contact}"

@@ -22,7 +22,7 @@ def digest_preview(obj: Ctx) -> None:
     """Show the digest as it would be delivered now (nothing is delivered or recorded)."""
     from mailer import digest as digesting
 
-    click.echo(digesting.preview(obj.config, clock.now()), nl=False)
+    click.echo(digesting.preview(obj.app, clock.now()), nl=False)
 
 
 @digest_group.command("run")
@@ -32,12 +32,12 @@ def digest_run(obj: Ctx, dry_run: bool) -> None:
     """Deliver today's digest now, by SMTP or into Drafts (digest.delivery); once a day."""
     from mailer import digest as digesting
 
-    config, now = obj.config, clock.now()
+    app, now = obj.app, clock.now()
     if not dry_run:
-        click.echo(digesting.run(config, now))
+        click.echo(digesting.run(app, now))
         return
-    prepared = digesting.prepare(config, now)
-    click.echo(digesting.deliver(config, prepared, now, dry_run=True))
+    prepared = digesting.prepare(app, now)
+    click.echo(digesting.deliver(app, prepared, now, dry_run=True))
     if prepared.digest is not None and not prepared.digest.empty:
         click.echo("")
         click.echo(prepared.text, nl=False)
@@ -72,9 +72,8 @@ def _item_row(item: Any) -> dict[str, Any]:
 @pass_ctx
 def due(obj: Ctx, fmt: str) -> None:
     """Who is due now, most overdue first, with the reason (nothing is written)."""
-    from mailer import app
 
-    plan = app.plan(obj.config, clock.now())
+    plan = obj.app.plan(clock.now())
     rows = [_item_row(i) for i in plan.items]
     if fmt == "table" and not rows:
         click.echo("nobody is due")
@@ -95,7 +94,7 @@ def drafts_run(obj: Ctx, dry_run: bool) -> None:
     and the drafts introductions still lack: what the daemon does at rules.draft_at."""
     from mailer import cases
 
-    done = cases.write_drafts(obj.config, clock.now(), dry_run=dry_run)
+    done = cases.write_drafts(obj.app, clock.now(), dry_run=dry_run)
     plan, outcomes = done.plan, done.outcomes
     for o in outcomes:
         item = o.prepared.item
@@ -131,13 +130,12 @@ def _context_lines(c: Any, why: str) -> list[str]:
 @pass_ctx
 def drafts_preview(obj: Ctx, who: str, template: str | None) -> None:
     """Render a draft for WHO without writing it (due or not), with its context apart."""
-    from mailer import app
     from mailer.drafts import TEMPLATES
 
     now = clock.now()
-    renderer = app.renderer(obj.config)
+    renderer = obj.app.renderer
     contact = find_contact(obj, who)
-    j = app.plan(obj.config, now).lanes[contact.email]
+    j = obj.app.plan(now).lanes[contact.email]
     name = template or TEMPLATES.get(j.kind or "reconnect", "reconnect.j2")
     out = renderer.render(name, **renderer.reconnect_context(contact, now))
     click.echo(f"For you, not in the draft ({j.lane}):")

@@ -9,7 +9,6 @@ import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, format_option, pass_ctx
-from mailer.config import Config
 from mailer.output import render
 
 INTRO_COLUMNS = ("a", "b", "state", "asked", "answers", "outcome", "note")
@@ -39,11 +38,11 @@ def _intro_row(i: Any) -> dict[str, Any]:
     }
 
 
-def _write_intro_drafts(config: Config, now: datetime) -> None:
-    from mailer import app, intros
+def _write_intro_drafts(obj: Ctx, now: datetime) -> None:
+    from mailer import intros
 
-    with app.drafts_target(config) as target:
-        for outcome in intros.write_pending(config, target, now):
+    with obj.app.drafts_target() as target:
+        for outcome in intros.write_pending(obj.app, target, now):
             item = outcome.prepared.item
             click.echo(f"{outcome.action}: {item.kind} to {item.email} ({item.key})")
 
@@ -70,7 +69,7 @@ def intro_suggest(obj: Ctx, fmt: str, limit: int | None) -> None:
             "why": s.why,
             "warnings": list(s.warnings),
         }
-        for s in intros.suggest(obj.config, clock.now(), limit)
+        for s in intros.suggest(obj.app, clock.now(), limit)
     ]
     if not rows and fmt == "table":
         click.echo("no suggestions: introductions need tags and trust >= intros.min_trust on both")
@@ -86,7 +85,7 @@ def intro_list(obj: Ctx, fmt: str, open_only: bool) -> None:
     """Every introduction and where it stands: asked, introduced, declined or expired."""
     from mailer import intros
 
-    rows = [_intro_row(i) for i in intros.listing(obj.config, clock.now())]
+    rows = [_intro_row(i) for i in intros.listing(obj.app, clock.now())]
     if open_only:
         rows = [r for r in rows if r["state"] == "asked"]
     click.echo(render(rows, INTRO_COLUMNS, fmt))
@@ -107,10 +106,10 @@ def intro_ask(obj: Ctx, a: str, b: str, note: str, direct: bool) -> None:
     from mailer import intros
 
     now = clock.now()
-    found, new = intros.ask(obj.config, a, b, now, note=note, direct=direct)
+    found, new = intros.ask(obj.app, a, b, now, note=note, direct=direct)
     what = "introduced directly" if found.direct else "asked"
     click.echo(f"{found.a} and {found.b}: {what if new else 'already ' + found.state}")
-    _write_intro_drafts(obj.config, now)
+    _write_intro_drafts(obj, now)
 
 
 @intro.command("answer")
@@ -124,10 +123,10 @@ def intro_answer(obj: Ctx, a: str, b: str, answer: str, by: str) -> None:
     from mailer import intros
 
     now = clock.now()
-    found = intros.answer(obj.config, a, b, answer, by, now)
+    found = intros.answer(obj.app, a, b, answer, by, now)
     answers = f"{found.answer_a or '-'} / {found.answer_b or '-'}"
     click.echo(f"{found.a} and {found.b}: {found.state} ({answers})")
-    _write_intro_drafts(obj.config, now)
+    _write_intro_drafts(obj, now)
 
 
 @intro.command("outcome")
@@ -140,5 +139,5 @@ def intro_outcome(obj: Ctx, a: str, b: str, result: str, note: str) -> None:
     """Record how an introduction went (a bad one shows on both and in suggestions)."""
     from mailer import intros
 
-    found = intros.outcome(obj.config, a, b, result, note, clock.now())
+    found = intros.outcome(obj.app, a, b, result, note, clock.now())
     click.echo(f"{found.a} and {found.b}: {found.outcome}")

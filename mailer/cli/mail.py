@@ -35,17 +35,17 @@ def _require_command_address(config: Config) -> str:
 @pass_ctx
 def commands_run(obj: Ctx, dry_run: bool) -> None:
     """Apply the command mail waiting in INBOX once, then move it to the processed folder."""
-    from mailer import app, inbox
+    from mailer import inbox
 
     config = obj.config
     _require_command_address(config)
-    with app.imap_source(config) as source:
+    with obj.app.imap_source() as source:
         done = inbox.run(
-            config,
+            obj.app,
             source.command_box(),
             clock.now(),
             dry_run=dry_run,
-            drafts=lambda: app.drafts_in(config, source),
+            drafts=lambda: obj.app.drafts_in(source),
         )
     if not done.handled:
         click.echo("no command mail")
@@ -64,10 +64,9 @@ def commands_run(obj: Ctx, dry_run: bool) -> None:
 @pass_ctx
 def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
     """Command mail handled so far, oldest first, with what became of each."""
-    from mailer import app
 
     rows = []
-    for r in app.store(obj.config).command_records():
+    for r in obj.app.store.command_records():
         if refused and r.accepted:
             continue
         ok = sum(line.ok for line in r.lines)
@@ -105,10 +104,9 @@ def commands_undo(obj: Ctx, ident: str, dry_run: bool) -> None:
     All or nothing: when a field it changed was changed again since, nothing is
     changed and the field is named (exit 1). Mail it logged stays counted.
     """
-    from mailer import app
     from mailer.model import iso
 
-    restore = app.store(obj.config).undo_command(ident, iso(clock.now()) or "", dry_run=dry_run)
+    restore = obj.app.store.undo_command(ident, iso(clock.now()) or "", dry_run=dry_run)
     head = "would undo" if dry_run else "undone"
     click.echo(f"{head} mail {restore.record.id} ({restore.record.subject or '(no subject)'!r}):")
     for line in restore.said:

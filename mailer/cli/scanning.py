@@ -12,7 +12,6 @@ import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, pass_ctx
-from mailer.config import Config
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -44,12 +43,10 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
     return update, (lambda: bar.stop() if tasks else None)
 
 
-def _run_scan(config: Config, source: Any, full: bool, now: datetime) -> None:
-    from mailer import app
-
+def _run_scan(obj: Ctx, source: Any, full: bool, now: datetime) -> None:
     update, stop = _progress_bar()
     try:
-        report = app.scan_source(config, source, now, full=full, progress=update)
+        report = obj.app.scan(source, now, full=full, progress=update)
     finally:
         stop()
     for f in report.folders:
@@ -74,11 +71,10 @@ def _run_scan(config: Config, source: Any, full: bool, now: datetime) -> None:
 @pass_ctx
 def scan(obj: Ctx, full: bool) -> None:
     """Scan the IMAP account once (incremental unless --full)."""
-    from mailer import app
 
     now = clock.now()
-    with app.imap_source(obj.config) as source:
-        _run_scan(obj.config, source, full, now)
+    with obj.app.imap_source() as source:
+        _run_scan(obj, source, full, now)
 
 
 @cli.group("import")
@@ -87,12 +83,12 @@ def import_() -> None:
 
 
 def _import(obj: Ctx, kind: str, path: Path) -> None:
-    from mailer import app
+    from mailer.app import local_source
 
     now = clock.now()
-    source = app.local_source(kind, path)
+    source = local_source(kind, path)
     try:
-        _run_scan(obj.config, source, True, now)
+        _run_scan(obj, source, True, now)
     finally:
         source.close()
 
@@ -141,7 +137,7 @@ def rebuild(obj: Ctx, dry_run: bool) -> None:
 
     update, stop = _progress_bar()
     try:
-        report = rebuilding.run(obj.config, clock.now(), dry_run=dry_run, progress=update)
+        report = rebuilding.run(obj.app, clock.now(), dry_run=dry_run, progress=update)
     finally:
         stop()
     for result in report.sources:

@@ -55,12 +55,11 @@ def init(obj: Ctx, email: str, host: str, name: str, force: bool) -> None:
 @pass_ctx
 def check(obj: Ctx) -> None:
     """Connect, show the folders and what a scan would read."""
-    from mailer import app
     from mailer.sources.base import FolderError
 
     config = obj.config
-    store = app.store(config)
-    with app.imap_source(config) as source:
+    store = obj.app.store
+    with obj.app.imap_source() as source:
         account = config.require_account()
         click.echo(
             f"connected to {account.host}:{account.port} ({account.security}) as {account.username}"

@@ -20,7 +20,7 @@ def run(obj: Ctx, once: bool) -> None:
     """Run the daemon: scan on a schedule, write drafts at the set time."""
     from mailer import jobs
 
-    sys.exit(jobs.run_daemon(obj.config, once=once, verbose=obj.verbose))
+    sys.exit(jobs.run_daemon(obj.app, once=once, verbose=obj.verbose))
 
 
 @cli.command()
@@ -33,13 +33,13 @@ def status(obj: Ctx, fmt: str) -> None:
     import json
     from collections import Counter
 
-    from mailer import app, jobs
+    from mailer import jobs
 
     config = obj.config
     now = clock.now()
-    store = app.store(config)
+    store = obj.app.store
     stats = store.stats()
-    judged, drafts = app.lanes(config, now)
+    judged, drafts = obj.app.lanes(now)
     lanes = judged.values()
     stats["contacts_by_status"] = dict(Counter(j.status for j in lanes))
     by_lane = Counter(j.lane for j in lanes)
@@ -49,7 +49,7 @@ def status(obj: Ctx, fmt: str) -> None:
         for d in drafts
         if d.error
     ][-5:]
-    stats["jobs"] = jobs.status(config, now)
+    stats["jobs"] = jobs.status(obj.app, now)
     from mailer.scan import folder_faults
 
     stats["folder_faults"] = folder_faults(store)

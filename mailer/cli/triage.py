@@ -192,12 +192,11 @@ def seed(
     ignore: bool,
 ) -> None:
     """New two-way contacts waiting for triage, newest first, and the command to triage each."""
-    from mailer import app
     from mailer.core.rules import seeds_to_triage
     from mailer.core.ruleset import suggested_tier
 
-    config, now = obj.config, clock.now()
-    rules = app.rules(config)
+    app, now = obj.app, clock.now()
+    rules = app.rules
     tiers = list(rules.tiers)
     given = tier is not None or tags is not None or trust is not None or ignore
     if set_who is None and given:
@@ -211,7 +210,7 @@ def seed(
             raise UsageError("--ignore goes alone", hint="ignore, or set tier, tags and trust")
         contact = find_contact(obj, set_who)
         _, said = _triage(
-            app.store(config),
+            app.store,
             contact,
             tier=None if tier is None else tier_name(tier, tiers),
             tags=None if tags is None else tag_list(tags),
@@ -220,12 +219,12 @@ def seed(
         )
         click.echo(f"{contact.email}: {said}")
         return
-    seeds = seeds_to_triage(app.plan(config, now).lanes)
+    seeds = seeds_to_triage(app.plan(now).lanes)
     if triage:
         if not seeds:
             click.echo("no new contacts to triage")
             return
-        _seed_walk(app.store(config), seeds, tiers, now)
+        _seed_walk(app.store, seeds, tiers, now)
         return
     if fmt == "table" and not seeds:
         click.echo("no new contacts to triage")
@@ -283,7 +282,6 @@ def _weed_targets(people: list[Any], who: tuple[str, ...]) -> list[Any]:
 @pass_ctx
 def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> None:
     """Dormant and one-sided contacts with the evidence, most stale first; --apply WHO prunes."""
-    from mailer import app
     from mailer.core import contacts as people_core
     from mailer.core.rules import judge_all, weed_kind
 
@@ -293,9 +291,9 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         raise UsageError(f"{'--apply' if apply_ else '--undo'} needs at least one WHO")
     if who and not (apply_ or undo):
         raise UsageError("WHO goes with --apply or --undo", hint="mailer weed --apply WHO")
-    config, now = obj.config, clock.now()
-    store, rules = app.store(config), app.rules(config)
-    lanes = app.plan(config, now).lanes
+    app, now = obj.app, clock.now()
+    store, rules = app.store, app.rules
+    lanes = app.plan(now).lanes
     if not who:
         rows = [_weed_row(j, now) for j in lanes.values() if j.weed_candidate]
         rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]))

@@ -129,7 +129,7 @@ class Rules:
     """[rules]: the core's `Rules` (mailer.core.rules) by the same names, and draft_at.
 
     Its own class, not the core's: importing the core costs every command
-    about 0.1 s at start-up. `app.rules` makes the core's from it.
+    about 0.1 s at start-up. `App.rules` makes the core's from it.
     """
 
     default_cadence: timedelta
@@ -176,7 +176,7 @@ class Digest:
 
 @dataclass(frozen=True)
 class Intros:
-    """[intros]: the core's `IntroRules` field for field (app.intro_rules)."""
+    """[intros]: the core's `IntroRules` field for field (App.intro_rules)."""
 
     min_trust: int
     cooldown: timedelta

@@ -109,7 +109,7 @@ class Contact:
             "messages_out": self.messages_out,
             "last_subject": self.last_subject,
             "outbound_unanswered": self.outbound_unanswered,
-            "next_due": None,  # the rules' to give: see app.contact_rows
+            "next_due": None,  # the rules' to give: see App.contact_rows
             "snoozed_until": self.snoozed_until,
             "last_logged": self.last_logged,
             "aliases": list(self.aliases),

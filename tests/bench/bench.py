@@ -512,14 +512,14 @@ def bench_plan(
     store_path: Path, config: Path, mailer: list[str], env: dict[str, str]
 ) -> dict[str, Any]:
     """The rules over every contact of the store, with a past draft for each, in-process."""
-    from mailer import app
+    from mailer.app import App
     from mailer.config import load
     from mailer.core.plan import plan
     from mailer.model import DraftRecord
     from mailer.store import Store
 
     contacts = Store(store_path).contacts()
-    rules = app.rules(load(str(config)))
+    rules = App(load(str(config))).rules
     now = dt.datetime(2027, 6, 1, 9, tzinfo=dt.UTC)
     drafts = [
         DraftRecord(
@@ -790,7 +790,8 @@ def bench_command_mail(server: Dovecot, tmp: Path, contacts: int) -> dict[str, A
     as `inbox` decides a mail under the store's lock (index, parse, apply),
     once naming contacts and once naming no one.
     """
-    from mailer import app, inbox
+    from mailer import inbox
+    from mailer.app import App
     from mailer.config import load
     from mailer.core.apply import apply_commands
     from mailer.core.commands import read_commands
@@ -821,16 +822,16 @@ def bench_command_mail(server: Dovecot, tmp: Path, contacts: int) -> dict[str, A
     def one(mail: bytes, refused: bool) -> tuple[float, float, float, int, str]:
         """CPU and wall seconds of `inbox.run` for `mail`, of judging it alone, fetches."""
         user.append("INBOX", [mail])
-        with app.imap_source(config) as source:
+        with App(config).imap_source() as source:
             box = _CountingBox(source.command_box())
             judge = 0.0
             if refused:  # judging alone: a refused mail's body is not fetched by it either
                 (item,) = box.candidates(CMD_ADDRESS)
                 judge = time.process_time()
-                inbox._read(item, box, config, app.identity(config), now)
+                inbox._read(item, box, config, App(config).identity, now)
                 judge = time.process_time() - judge
             cpu, wall = time.process_time(), time.perf_counter()
-            done = inbox.run(config, box, now, store=store)
+            done = inbox.run(App(config), box, now, store=store)
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         (handled,) = done.handled
         return cpu, wall, judge, box.bodies, handled.record.kind

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from mailer import jobs
+from mailer.app import App
 from mailer.config import load
 from mailer.core.mailtext import MARK
 from mailer.store import Store
@@ -366,7 +367,7 @@ def test_replying_to_the_digest_applies_the_shown_lines(
 def test_the_daemon_job_follows_digest_every(tmp_path: Path) -> None:
     config_path = local_config(tmp_path, None, digest={"every": "weekly", "weekday": "friday"})
     config = load(str(config_path))
-    [job] = [j for j in jobs.specs(config) if j.name == "digest"]
+    [job] = [j for j in jobs.specs(App(config)) if j.name == "digest"]
     assert (job.at, job.timezone) == ("07:30", "Europe/Berlin")
     job.run(NOW)  # a Wednesday: nothing
     assert not (tmp_path / "Drafts").exists()
@@ -376,4 +377,4 @@ def test_the_daemon_job_follows_digest_every(tmp_path: Path) -> None:
 
     (tmp_path / "off").mkdir()
     off = write_config(tmp_path / "off", None, digest={"every": "off"})
-    assert "digest" not in [j.name for j in jobs.specs(load(str(off)))]
+    assert "digest" not in [j.name for j in jobs.specs(App(load(str(off))))]

@@ -285,6 +285,7 @@ def test_drafts_run_does_what_the_daemons_drafts_job_does(
     """One mailbox twice: `mailer drafts run` by hand, and the daemon's drafts job. Anna
     answered after the last scan: both scan first, so neither drafts her."""
     from mailer import jobs
+    from mailer.app import App
     from mailer.config import load
 
     (tmp_path / "hand").mkdir()
@@ -297,7 +298,7 @@ def test_drafts_run_does_what_the_daemons_drafts_job_does(
     out = mailer(config_a, "drafts", "run", user=by_hand, env=ENV)
     assert out.returncode == 0, out.stderr
     monkeypatch.setenv(PASSWORD_ENV, daemon.password)
-    jobs.drafts_job(load(str(config_b))).run(NOW)
+    jobs.drafts_job(App(load(str(config_b)))).run(NOW)
 
     written = _drafts_written(by_hand)
     assert written == _drafts_written(daemon)

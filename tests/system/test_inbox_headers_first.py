@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from mailer import app, inbox
+from mailer import inbox
+from mailer.app import App
 from mailer.config import Config, load
 from mailer.sources.base import MailItem
 from mailer.store import Store
@@ -64,7 +65,7 @@ class Recorded:
 
 @pytest.fixture
 def recorded(imap_config: Config) -> Iterator[Recorded]:
-    with app.imap_source(imap_config) as source:
+    with App(imap_config).imap_source() as source:
         imap = source._client._imap  # imaplib under imapclient: every command goes through send
         sent: list[bytes] = []
         plain_send = imap.send
@@ -93,7 +94,7 @@ def test_over_imap_a_refused_9_mb_mail_is_never_fetched(
         ],
     )
     assert len(uids) == 4
-    done = inbox.run(imap_config, recorded, NOW, store=Store(imap_config.store_path))
+    done = inbox.run(App(imap_config), recorded, NOW, store=Store(imap_config.store_path))
 
     said = {h.uid: (h.record.kind, h.record.reason) for h in done.handled}
     assert said == {

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mailer import app
+from mailer.app import App
 from mailer.config import Config, load
 from mailer.scan import scan
 from mailer.sources.imap import PROBES, ImapSource, connect
@@ -180,7 +180,7 @@ def test_incremental_scans_agree_with_and_without_esearch(
     imap_user: ImapUser, pair: tuple[ImapSource, ImapSource], tmp_path: Path
 ) -> None:
     config = load(str(write_config(tmp_path, imap_user)))
-    who = app.identity(config)
+    who = App(config).identity
     stores = [Store(tmp_path / "esearch.json"), Store(tmp_path / "probing.json")]
 
     def both() -> list[Any]:
@@ -209,7 +209,7 @@ def test_a_folder_with_nothing_new_is_never_selected(
     imap_user.write_maildir("INBOX", bulk(300, contacts=30))
     imap_user.write_maildir("Sent", bulk(50, contacts=30, seed=4))
     config = load(str(write_config(tmp_path, imap_user)))
-    store, who = Store(config.store_path), app.identity(config)
+    store, who = Store(config.store_path), App(config).identity
 
     def rescan() -> tuple[list[str], list[int]]:
         source = _source(config, imap_user, esearch=True)
@@ -249,7 +249,7 @@ def test_inbox_is_asked_before_the_folders_are_listed(
             client, name, lambda *a, _r=real, _n=name, **k: said.append(_n) or _r(*a, **k)
         )
     try:
-        scan(Store(config.store_path), source, app.identity(config), utc(2026, 11, 1))
+        scan(Store(config.store_path), source, App(config).identity, utc(2026, 11, 1))
     finally:
         source.close()
     assert said[:2] == ["folder_status", "find_special_folder"]

@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from mailer import app, rebuild
+from mailer import rebuild
+from mailer.app import App, local_source
 from mailer.config import load
 from mailer.model import CommandRecord, Contact, DraftRecord, Interaction, Parsed
 from mailer.rebuild import MAIL_FIELDS
@@ -233,14 +234,14 @@ def test_changes_made_while_it_runs_are_kept(boxes: Boxes, tmp_path: Path) -> No
             return
         store.update_contact(PRIYA, tier="network", tags=("ml",))
         store.merge_contacts(SAM, OMAR)
-        app.scan_source(cfg, app.local_source("mbox", boxes.mbox), NOW, full=True)
+        App(cfg).scan(local_source("mbox", boxes.mbox), NOW, full=True)
         store.apply_command_mail(
             "cmd-1",
             [Parsed("fwd-1", (forwarded,))],  # its original is in no mailbox mailer reads
             lambda contacts, intros, past: Decision(record, {}),
         )
 
-    report = rebuild.run(cfg, NOW, progress=meanwhile)
+    report = rebuild.run(App(cfg), NOW, progress=meanwhile)
 
     assert [r.source for r in report.catch_ups] == [f"mbox:{boxes.mbox.resolve()}"]
     assert report.missed == 1

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mailer import app
+from mailer.app import App
 from mailer.config import load
 from mailer.scan import scan
 from mailer.sources.imap import ImapSource, connect
@@ -39,7 +39,7 @@ def _imap_scan(config_path: Path, full: bool = False) -> Any:
     account = config.require_account()
     source = ImapSource(account, config.folders, connect(account, _password(config_path)))
     try:
-        return scan(Store(config.store_path), source, app.identity(config), NOW, full=full)
+        return scan(Store(config.store_path), source, App(config).identity, NOW, full=full)
     finally:
         source.close()
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from mailer import app, clock
+from mailer import clock
+from mailer.app import App
 from mailer.config import load
 from mailer.scan import FOLDER_FAULTS
 from mailer.store import Store
@@ -117,8 +118,8 @@ def test_a_folder_deleted_while_it_is_read_is_skipped(
                 other.delete_folder("Doomed")
             deleted.append(done)
 
-    with app.imap_source(config) as source:
-        report = app.scan_source(config, source, clock.now(), progress=progress)
+    with App(config).imap_source() as source:
+        report = App(config).scan(source, clock.now(), progress=progress)
         assert source.list_folders()  # the connection the server dropped was replaced
     assert deleted == [2000]
     doomed, later = report.folders[2:]

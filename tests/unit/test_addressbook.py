@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailer import addressbook
+from mailer.app import App
 from mailer.config import load
 from mailer.core.addressbook import (
     MERGE_FIRST,
@@ -600,7 +601,7 @@ def test_import_writes_its_contacts_in_one_batch(
         write(self, data)
 
     monkeypatch.setattr(_MemoryStorage, "write", counted)
-    plan = addressbook.import_(load(str(config)), book, None, dry_run=False)
+    plan = addressbook.import_(App(load(str(config))), book, None, dry_run=False)
     assert len(plan.added) > 250 and [u.email for u in plan.updated] == [first.emails[0]]
     assert len(writes) <= 2
     assert len(store.contacts()) == len(plan.added) + 1

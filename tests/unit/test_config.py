@@ -92,12 +92,12 @@ def test_each_section_dataclass_holds_exactly_its_keys() -> None:
 
 
 def test_rules_and_intros_give_the_cores_dataclasses() -> None:
-    from mailer import app
+    from mailer.app import App
     from mailer.core.intros import IntroRules
     from mailer.core.rules import Rules
 
     config = cfg.load(str(EXAMPLE))
-    rules, intros = app.rules(config), app.intro_rules(config)
+    rules, intros = App(config).rules, App(config).intro_rules
     assert {f.name for f in dataclasses.fields(Rules)} <= set(vars(config.rules))
     assert dataclasses.asdict(intros) == dataclasses.asdict(config.intros)
     assert isinstance(rules, Rules) and isinstance(intros, IntroRules)

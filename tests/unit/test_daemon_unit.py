@@ -395,6 +395,7 @@ def test_simulated_days_run_daily_at_local_time_and_intervals_on_pace(
 def test_housekeeping_forgets_refused_mail_after_keep_refused(tmp_path: Path) -> None:
     from mailer import config as cfg
     from mailer import jobs
+    from mailer.app import App
     from mailer.model import CommandRecord
     from mailer.store import Decision
 
@@ -411,7 +412,7 @@ def test_housekeeping_forgets_refused_mail_after_keep_refused(tmp_path: Path) ->
     ):
         record = CommandRecord(f"k{n}", None, "x@x.org", "", None, f"{at}T09:00:00Z", kind, "")
         store.apply_command_mail(record.key, (), lambda *_, r=record: Decision(r, {}))
-    (housekeeping,) = [j for j in jobs.specs(config) if j.name == "housekeeping"]
+    (housekeeping,) = [j for j in jobs.specs(App(config)) if j.name == "housekeeping"]
     housekeeping.run(utc("2026-03-04T03:30:00"))  # keeps what came after 2026-02-02
     assert [(r.key, r.kind) for r in store.command_records()] == [
         ("k1", "commands"),

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from mailer import inbox
+from mailer.app import App
 from mailer.config import Config, from_dict
 from mailer.errors import ConfigError
 from mailer.model import CommandRecord, Contact
@@ -105,7 +106,7 @@ def run(cfg: Config, box: Box) -> list[CommandRecord]:
     store = Store(cfg.store_path)
     if not store.contacts():
         store.insert_contacts(PEOPLE)
-    done = inbox.run(cfg, box, NOW, store=store)
+    done = inbox.run(App(cfg), box, NOW, store=store)
     return [h.record for h in done.handled]
 
 

@@ -10,6 +10,7 @@ from email import policy
 from pathlib import Path
 
 from mailer import intros
+from mailer.app import App
 from mailer.config import from_dict
 from mailer.core.intros import IntroDraft
 from mailer.model import Contact, Intro
@@ -46,7 +47,7 @@ def test_templates_say_who_and_why_and_keep_hard_names_safe(tmp_path: Path) -> N
         ),
     ]
     ask, both = intros.prepare(
-        needed, people, Renderer(None, "Pat Doe", "me@example.org"), config, NOW
+        needed, people, Renderer(None, "Pat Doe", "me@example.org"), App(config), NOW
     )
     assert ask.subject == "Would you like to meet Zoë Müller Bcc: x@evil.example?"
     assert "Hi José," in ask.body and "Both love Rust." in ask.body

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mailer import app
+from mailer.app import App
 from mailer.config import load
 from mailer.scan import scan
 from mailer.sources.imap import parse_fetch
@@ -55,7 +55,7 @@ def test_progress_moves_every_chunk_while_batches_stay_large(
     report = scan(
         store,
         source,
-        app.identity(config),
+        App(config).identity,
         utc(2026, 11, 1),
         batch_size=20_000,
         progress=lambda _folder, done, total: steps.append((done, total)),
