@@ -351,3 +351,42 @@ def confirmation(app: App, record: CommandRecord, info: MailInfo, now: datetime)
     if _MESSAGE_ID.fullmatch(mid):
         message["In-Reply-To"] = mid  # threads under the owner's mail
     return message
+
+
+def apply_text(app: App, text: str, now: datetime, *, via: str) -> CommandRecord:
+    """Command lines typed elsewhere than in a mail (the dashboard's forms), applied
+    as the owner's command mail would be: the same parser, the same effects, a
+    record in `mailer commands list` and `undo <id>`.
+
+    Each call is its own record (its key is random): a form sent twice is two
+    commands, as two mails would be; the dashboard redirects after a POST so a
+    reload does not send it again.
+    """
+    import hashlib
+    import secrets
+
+    key = f"{via}:{secrets.token_hex(12)}"
+    owner = app.owner_address
+    info = MailInfo(
+        message_id=None,
+        from_addresses=(owner,),
+        from_name=app.config.me.name,
+        recipients=(),
+        subject="",
+        date=now,
+        auth_results=(),
+        new_text=text,
+        forwarded=(),
+        content_hash=hashlib.sha256(key.encode()).hexdigest(),
+    )
+    reading = _Reading(
+        item=MailItem(uid=0, header=b"", size=0),
+        info=info,
+        key=key,
+        kind="commands",
+        reason=f"typed in the {via}",
+    )
+    decide = _decide(reading, now, app.intro_rules, tuple(app.rules.tiers))
+    record = app.store.apply_command_mail(key, (), decide)
+    assert record is not None, "a fresh key is never handled before"
+    return record

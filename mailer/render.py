@@ -112,7 +112,7 @@ class _Undefined(StrictUndefined):
         return str(super()._undefined_message)
 
 
-class _BuiltinLoader(BaseLoader):
+class BuiltinLoader(BaseLoader):
     """The templates shipped inside the package, read with importlib.resources."""
 
     def get_source(
@@ -137,7 +137,7 @@ class Renderer:
                 hint="create it or fix drafts.templates_dir in the config",
             )
         self.templates_dir = templates_dir
-        loaders: list[BaseLoader] = [_BuiltinLoader()]
+        loaders: list[BaseLoader] = [BuiltinLoader()]
         if templates_dir is not None:
             loaders.insert(0, FileSystemLoader(templates_dir))
         self.me = Record("me", {"name": owner_name, "address": owner_address})

@@ -7,9 +7,9 @@ as one line with the exit code of SPEC section 11 (1 runtime, 2 usage or
 config).
 """
 
-from mailer.cli import contacts, drafting, intro, mail, scanning, setup, status, triage
+from mailer.cli import contacts, drafting, intro, mail, scanning, setup, status, triage, web
 from mailer.cli.base import cli, global_options_first, main
 from mailer.cli.setup import STARTER
 
 __all__ = ["STARTER", "cli", "global_options_first", "main"]
-_COMMANDS = (contacts, drafting, intro, mail, scanning, setup, status, triage)  # registered
+_COMMANDS = (contacts, drafting, intro, mail, scanning, setup, status, triage, web)  # registered

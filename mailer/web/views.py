@@ -1,0 +1,94 @@
+"""What each dashboard page shows, gathered from the App: the same rows, lanes
+and plan the CLI prints, so a count on a page is the count `mailer contacts
+list --all --format json` gives. No HTML here (templates/web/ words it).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mailer.model import LANES
+from mailer.web import charts
+
+if TYPE_CHECKING:
+    from mailer.app import App
+
+SPAN = 24  # months the charts show
+NO_TIER = "(no tier)"
+# Lanes that ask something of the owner: a tier's contacts outside them are in touch.
+NEEDS_OWNER = ("owe_reply", "due", "rekindle")
+TODAY = 15  # plan items the overview lists
+
+
+def overview(app: App, now: datetime) -> dict[str, Any]:
+    rows = app.contact_rows(now, detail=False)
+    lanes = Counter(r["lane"] for r in rows)
+    tiers = sorted({r["tier"] or NO_TIER for r in rows}, key=_tier_order(app))
+    grid = {t: Counter(r["lane"] for r in rows if (r["tier"] or NO_TIER) == t) for t in tiers}
+    health = []
+    for t in tiers:
+        if t == NO_TIER:
+            continue
+        # contacts the rules still look after: not pruned, not snoozed
+        kept = [r for r in rows if r["tier"] == t and r["lane"] not in ("pruned", "snoozed")]
+        ok = sum(1 for r in kept if r["lane"] not in NEEDS_OWNER)
+        health.append({"tier": t, "contacts": len(kept), "in_touch": ok, "share": _share(ok, kept)})
+    plan = app.plan(now)
+    months = charts.last_months(now, SPAN)
+    series = charts.monthly((c.months for c in app.store.contacts_with_history()), months)
+    return {
+        "now": now,
+        "total": len(rows),
+        "lanes": [(lane, lanes.get(lane, 0)) for lane in LANES],
+        "tiers": tiers,
+        "grid": grid,
+        "lane_names": LANES,
+        "health": health,
+        "today": plan.items[:TODAY],
+        "more_today": max(0, len(plan.items) - TODAY),
+        "chart": charts.bars(series, label=f"mail in and out per month, last {SPAN} months"),
+        "series": series,
+    }
+
+
+def contact(app: App, email: str, now: datetime) -> dict[str, Any] | None:
+    store = app.store
+    found = store.contact(email)
+    if found is None:
+        return None
+    row = app.contact_rows(now, [found])[0]
+    months = charts.last_months(now, SPAN)
+    series = charts.monthly([store.history(found.email)], months)
+    intros = [i for i in store.intros() if found.email in (i.a, i.b)]
+    return {
+        "now": now,
+        "row": row,
+        "chart": charts.bars(series, label=f"mail with {found.email} per month"),
+        "series": series,
+        "intros": intros,
+        "logged": store.logged(found.email),
+        "tiers": list(app.rules.tiers),
+    }
+
+
+def introductions(app: App, now: datetime) -> dict[str, Any]:
+    from mailer import intros
+
+    every = intros.listing(app, now)
+    return {
+        "now": now,
+        "open": [i for i in every if i.is_open],
+        "closed": [i for i in every if not i.is_open],
+        "suggestions": intros.suggest(app, now, app.config.intros.suggest_limit),
+    }
+
+
+def _tier_order(app: App) -> Any:
+    order = {t: i for i, t in enumerate(app.rules.tiers)}
+    return lambda t: (t == NO_TIER, order.get(t, len(order)), t)
+
+
+def _share(part: int, whole: list[Any]) -> int:
+    return round(100 * part / len(whole)) if whole else 0
