@@ -19,14 +19,19 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 venv: $(VENV)/.installed
 
-# Dovecot is the real IMAP server the tests start on 127.0.0.1 (needs root or sudo to install).
+# Dovecot is the real IMAP server the tests start on 127.0.0.1; Chromium and its driver run
+# the dashboard's browser test (both from Debian; installing needs root or sudo).
+
 deps: venv
-	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+	@missing=""; \
+	if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then missing="$$missing dovecot-imapd openssl"; fi; \
+	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then missing="$$missing chromium chromium-driver"; fi; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd openssl >/dev/null; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "dovecot is not installed: run 'sudo apt-get install dovecot-imapd' (IMAP tests skip without it)"; \
+	    echo "missing Debian packages:$$missing: run 'sudo apt-get install$$missing' (their tests skip without them)"; \
 	  fi; \
 	fi
 
@@ -61,6 +66,8 @@ demo: venv
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml digest preview
 	@echo; echo "== status"
 	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml status
+	@echo; echo "== the dashboard (\`mailer web\` serves it until Ctrl-C; this only prints its URL)"
+	MAILER_NOW=$(DEMO_NOW) $(BIN)/mailer --config $(DEMO)/config.toml web --dry-run
 
 # BENCH_ARGS, e.g. "--messages 1000000 --contacts 20000" (long; needs a few GB of /dev/shm)
 bench: deps

@@ -42,7 +42,7 @@ def bars(series: Sequence[Month], *, label: str, width: int = 720, height: int =
     """One group of two bars (in, out) a month, with the month under every third."""
     top = max((max(m.inbound, m.outbound) for m in series), default=0) or 1
     axis = 18  # room for the month labels
-    slot = width / max(1, len(series))
+    slot = (width - 24) / max(1, len(series))  # 24: the last label's right half
     bar = max(1.0, slot * 0.36)
     plot = height - axis
     parts = [
