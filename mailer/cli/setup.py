@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import click
@@ -92,3 +93,43 @@ def check(obj: Ctx) -> None:
             click.echo(f"  {name}: {info.messages} messages, {todo} to read ({why})")
         if not source.folder("sent"):
             click.echo("warning: no Sent folder found; set folders.sent so outbound mail counts")
+
+
+@cli.group("config")
+def config_group() -> None:
+    """The configuration: the file mailer reads and the values in effect."""
+
+
+@config_group.command("show")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+    help="output format",
+)
+@pass_ctx
+def config_show(obj: Ctx, fmt: str) -> None:
+    """Every key with its value in effect, defaults included; secrets never shown."""
+    from mailer.config import show
+
+    if fmt == "json":
+        click.echo(json.dumps(show.as_json(obj.config), indent=2, ensure_ascii=False))
+    else:
+        click.echo(show.as_text(obj.config))
+
+
+@config_group.command("path")
+@pass_ctx
+def config_path(obj: Ctx) -> None:
+    """The config file mailer reads: --config, else $MAILER_CONFIG, else the XDG config dir."""
+    click.echo(str(find_path(obj.config_path)))
+
+
+@config_group.command("example")
+def config_example() -> None:
+    """Print the example config that documents every key (shipped with mailer)."""
+    from mailer.config import shipped
+
+    click.echo(shipped.text(shipped.EXAMPLE), nl=False)
