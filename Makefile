@@ -19,7 +19,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 
 venv: $(VENV)/.installed
 
-# Dovecot is the real IMAP server the tests start on 127.0.0.1 (needs root or sudo to install).
+# Dovecot is the real IMAP server the tests start on 127.0.0.1; systemd-analyze (Debian's
+# systemd package, not started) verifies the unit `mailer init --systemd` writes.
+# Both need root or sudo to install; without them those tests skip (fail in CI).
 deps: venv
 	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -27,6 +29,14 @@ deps: venv
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd openssl >/dev/null; \
 	  else \
 	    echo "dovecot is not installed: run 'sudo apt-get install dovecot-imapd' (IMAP tests skip without it)"; \
+	  fi; \
+	fi
+	@if ! command -v systemd-analyze >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null; \
+	  else \
+	    echo "systemd-analyze is not installed: run 'sudo apt-get install systemd' (the unit test skips without it)"; \
 	  fi; \
 	fi
 

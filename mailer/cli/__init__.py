@@ -9,7 +9,6 @@ config).
 
 from mailer.cli import contacts, drafting, intro, mail, scanning, setup, status, triage
 from mailer.cli.base import cli, global_options_first, main
-from mailer.cli.setup import STARTER
 
-__all__ = ["STARTER", "cli", "global_options_first", "main"]
+__all__ = ["cli", "global_options_first", "main"]
 _COMMANDS = (contacts, drafting, intro, mail, scanning, setup, status, triage)  # registered
