@@ -280,7 +280,7 @@ def _write_unit(obj: Ctx, config_path: Path, unit: Path) -> None:
 @cli.command()
 @pass_ctx
 def check(obj: Ctx) -> None:
-    """Connect, show the folders and what a scan would read."""
+    """Connect, show the folders and what a scan would read; log in to [smtp], sending nothing."""
     from mailer.sources.base import FolderError
 
     config = obj.config
@@ -318,6 +318,18 @@ def check(obj: Ctx) -> None:
             click.echo(f"  {name}: {info.messages} messages, {todo} to read ({why})")
         if not source.folder("sent"):
             click.echo("warning: no Sent folder found; set folders.sent so outbound mail counts")
+    _check_smtp(obj)
+
+
+def _check_smtp(obj: Ctx) -> None:
+    """The [smtp] server, as far as sending goes without sending: one line a step."""
+    from mailer import smtp
+
+    settings = smtp.from_section(obj.config.smtp, obj.app.owner_address)
+    if settings is None:
+        click.echo("smtp: not configured (smtp.host unset): the digest goes to Drafts")
+        return
+    smtp.check(settings, password=smtp.password_for(settings), report=click.echo)
 
 
 @cli.group("config")
