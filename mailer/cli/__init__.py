@@ -9,6 +9,8 @@ config).
 
 from mailer.cli import contacts, drafting, intro, mail, scanning, setup, status, triage
 from mailer.cli.base import cli, global_options_first, main
+from mailer.cli.completion import attach as _attach_completion
 
 __all__ = ["cli", "global_options_first", "main"]
 _COMMANDS = (contacts, drafting, intro, mail, scanning, setup, status, triage)  # registered
+_attach_completion()  # contacts and tiers complete in the shell (after all commands exist)
