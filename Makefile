@@ -12,20 +12,22 @@ all: test
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 venv: $(VENV)/.installed
 
 # Dovecot is the real IMAP server the tests start on 127.0.0.1; Chromium and its driver run
-# the dashboard's browser test (both from Debian; installing needs root or sudo).
-
+# the dashboard's browser test; systemd-analyze (Debian's systemd package, not started)
+# verifies the unit `mailer init --systemd` writes. Installing needs root or sudo; without
+# them those tests skip (fail in CI).
 deps: venv
 	@missing=""; \
 	if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then missing="$$missing dovecot-imapd openssl"; fi; \
 	if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then missing="$$missing chromium chromium-driver"; fi; \
+	if ! command -v systemd-analyze >/dev/null 2>&1; then missing="$$missing systemd"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \

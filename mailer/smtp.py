@@ -14,6 +14,7 @@ import contextlib
 import email.utils
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -114,6 +115,25 @@ def send(settings: SmtpSettings, message: EmailMessage, *, password: str | None)
     _recipients(message)
     if settings.username is not None and password is None:
         raise ValueError("send(): smtp.username is set but no password was given")
+    _session(settings, message, password, lambda line: None)
+
+
+def check(settings: SmtpSettings, *, password: str | None, report: Callable[[str], None]) -> None:
+    """What `send` does up to the message, for `mailer check`: connect, TLS or STARTTLS,
+    log in when smtp.username is set, QUIT. Never sends. `report` gets one line a step;
+    the first failure is the MailerError `send` would raise."""
+    if settings.username is not None and password is None:
+        raise ValueError("check(): smtp.username is set but no password was given")
+    _session(settings, None, password, report)
+    report("smtp: QUIT, nothing sent")
+
+
+def _session(
+    settings: SmtpSettings,
+    message: EmailMessage | None,
+    password: str | None,
+    report: Callable[[str], None],
+) -> None:
     if settings.security == "none" and not net.is_loopback(settings.host):
         raise ConfigError(
             f"smtp.security = none sends your mail in plain text to {settings.host}",
@@ -121,8 +141,10 @@ def send(settings: SmtpSettings, message: EmailMessage, *, password: str | None)
         )
     ctx = tls_context(settings) if settings.security != "none" else None
     client = _connect(settings, ctx)
+    tls = " (TLS, certificate verified)" if settings.security == "tls" else ""
+    report(f"smtp: connected to {_where(settings)}{tls}")
     try:
-        _deliver(client, settings, ctx, message, password)
+        _deliver(client, settings, ctx, message, password, report)
     finally:
         _close(client)
 
@@ -168,9 +190,11 @@ def _deliver(
     client: smtplib.SMTP,
     settings: SmtpSettings,
     ctx: ssl.SSLContext | None,
-    message: EmailMessage,
+    message: EmailMessage | None,
     password: str | None,
+    report: Callable[[str], None],
 ) -> None:
+    """EHLO, STARTTLS, login, then the message (None: stop before it)."""
     where = _where(settings)
     step = "EHLO"  # what was being done, for the error line
     try:
@@ -184,6 +208,7 @@ def _deliver(
             step = "STARTTLS"
             client.starttls(context=ctx)
             client.ehlo()
+            report("smtp: STARTTLS, certificate verified")
         if settings.username is not None:
             step = "login"
             if not client.has_extn("auth"):
@@ -192,6 +217,11 @@ def _deliver(
                     hint="remove smtp.username if the server needs no login, or use tls/starttls",
                 )
             client.login(settings.username, password or "")
+            report(f"smtp: logged in as {settings.username}")
+        else:
+            report("smtp: no login (smtp.username is not set)")
+        if message is None:
+            return
         step = "sending"
         refused = client.send_message(message, from_addr=settings.sender)
     except MailerError:

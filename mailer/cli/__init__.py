@@ -9,7 +9,8 @@ config).
 
 from mailer.cli import contacts, drafting, intro, mail, scanning, setup, status, triage, web
 from mailer.cli.base import cli, global_options_first, main
-from mailer.cli.setup import STARTER
+from mailer.cli.completion import attach as _attach_completion
 
-__all__ = ["STARTER", "cli", "global_options_first", "main"]
+__all__ = ["cli", "global_options_first", "main"]
 _COMMANDS = (contacts, drafting, intro, mail, scanning, setup, status, triage, web)  # registered
+_attach_completion()  # contacts and tiers complete in the shell (after all commands exist)

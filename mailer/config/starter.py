@@ -2,7 +2,8 @@
 
 Made, not written by hand, so it offers every key there is with its help and
 default, and a key added to the table shows up in it. The keys `mailer init`
-asks for are set; every other one is commented out.
+asks for are set (as TOML literals, so any answer is quoted right); every
+other one is commented out.
 """
 
 from __future__ import annotations
@@ -12,15 +13,6 @@ from typing import Any
 
 from mailer.config.keys import KEYS, REQUIRED, Key
 
-# Set in the file, as str.format fields of init's answers.
-FILLED = {
-    "account.host": '"{host}"',
-    "account.security": '"tls"',
-    "account.username": '"{email}"',
-    "me.name": '"{name}"',
-    "me.addresses": '["{email}"]',
-    "commands.address": '"{command_address}"',
-}
 # Said instead of the key's help, where the starter has more to say.
 NOTES = {
     "commands.address": (
@@ -29,20 +21,23 @@ NOTES = {
     ),
 }
 HEADER = """\
-# mailer configuration. Every key is documented in config.example.toml.
+# mailer configuration, written by `mailer init`.
+# `mailer config show` prints every key with the value in effect (defaults too);
+# `mailer config example` prints the example that documents every key.
 # The password is never stored here: set {password_env} in the environment,
 # or use password_command / keyring under [account].
 # A key commented out shows its default, or an example where it has none."""
 
 
 def toml(value: Any) -> str:
-    """A default from the table as a TOML literal."""
+    """A value (a default from the table, an answer to init) as a TOML literal."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
+        # A JSON string is a TOML basic string; DEL is the one control JSON leaves raw.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -56,22 +51,18 @@ def _shown(key: Key) -> str:
     return toml(key.default)
 
 
-def _literal(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")  # outside the format fields
-
-
-def template() -> str:
-    """The file, with format fields host, email, name, command_address and password_env."""
-    lines = [HEADER]
+def render(values: dict[str, Any], password_env: str = "MAILER_PASSWORD") -> str:
+    """The file: the keys in `values` (key path -> value) set, every other one commented out."""
+    lines = [HEADER.format(password_env=password_env)]
     section = ""
     for key in KEYS:
         table, _, name = key.path.partition(".")
         if table != section:
             lines += ["", f"[{table}]"]
             section = table
-        lines += [f"# {_literal(line)}" for line in NOTES.get(key.path, key.help).splitlines()]
-        if key.path in FILLED:
-            lines.append(f"{name} = {FILLED[key.path]}")
+        lines += [f"# {line}" for line in NOTES.get(key.path, key.help).splitlines()]
+        if key.path in values:
+            lines.append(f"{name} = {toml(values[key.path])}")
         else:
-            lines.append(f"# {name} = {_literal(_shown(key))}")
+            lines.append(f"# {name} = {_shown(key)}")
     return "\n".join(lines) + "\n"

@@ -216,3 +216,74 @@ def test_password_for(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as excinfo:
         smtp.password_for(settings(1, username=OWNER, password_command="false"))
     assert one_line(excinfo).startswith("smtp.password_command 'false' failed")
+
+
+# -- smtp.check: what `mailer check` does with [smtp] ---------------------------------------
+
+
+def test_check_logs_in_over_starttls_and_sends_nothing(
+    starttls: Any, cert: tuple[Path, Path]
+) -> None:
+    s = settings(starttls.port, security="starttls", username=OWNER, ca_file=cert[0])
+    lines: list[str] = []
+    smtp.check(s, password=PASSWORD, report=lines.append)
+    assert lines == [
+        f"smtp: connected to 127.0.0.1:{starttls.port}",
+        "smtp: STARTTLS, certificate verified",
+        f"smtp: logged in as {OWNER}",
+        "smtp: QUIT, nothing sent",
+    ]
+    assert starttls.handler.received == []
+    with pytest.raises(AuthError) as excinfo:
+        smtp.check(s, password="wrong", report=lines.append)
+    assert "refused the login" in one_line(excinfo)
+
+
+def test_check_over_implicit_tls_and_without_login(
+    implicit_tls: Any, plain: Any, cert: tuple[Path, Path]
+) -> None:
+    lines: list[str] = []
+    s = settings(implicit_tls.port, security="tls", username=OWNER, ca_file=cert[0])
+    smtp.check(s, password=PASSWORD, report=lines.append)
+    assert (
+        lines[0] == f"smtp: connected to 127.0.0.1:{implicit_tls.port} (TLS, certificate verified)"
+    )
+    lines.clear()
+    smtp.check(settings(plain.port), password=None, report=lines.append)
+    assert lines[1:] == ["smtp: no login (smtp.username is not set)", "smtp: QUIT, nothing sent"]
+    assert implicit_tls.handler.received == plain.handler.received == []
+    with pytest.raises(ConnectError) as excinfo:  # no CA file: the certificate does not verify
+        smtp.check(settings(implicit_tls.port, security="tls"), password=None, report=print)
+    assert "does not verify" in one_line(excinfo)
+
+
+def test_mailer_check_reports_imap_then_smtp(
+    imap_user: Any, starttls: Any, cert: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tests.support.scanhelp import mailer, write_config
+
+    smtp_section = {
+        "host": "127.0.0.1",
+        "port": starttls.port,
+        "security": "starttls",
+        "username": OWNER,
+        "password_env": "MAILER_TEST_SMTP_PASSWORD",
+        "ca_file": str(cert[0]),
+    }
+    config = write_config(tmp_path, imap_user, smtp=smtp_section)
+    env = {"MAILER_TEST_SMTP_PASSWORD": PASSWORD}
+    out = mailer(config, "check", user=imap_user, env=env)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("connected to 127.0.0.1:")
+    assert lines[-4:] == [
+        f"smtp: connected to 127.0.0.1:{starttls.port}",
+        "smtp: STARTTLS, certificate verified",
+        f"smtp: logged in as {OWNER}",
+        "smtp: QUIT, nothing sent",
+    ]
+    assert starttls.handler.received == []
+    wrong = mailer(config, "check", user=imap_user, env={"MAILER_TEST_SMTP_PASSWORD": "nope"})
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip().splitlines()[-1].startswith("mailer: error: ")
+    assert "refused the login" in wrong.stderr

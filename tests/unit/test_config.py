@@ -41,31 +41,34 @@ def test_example_parses_and_documents_every_key() -> None:
         assert key.path in seen, f"{key.path} is not documented in config.example.toml"
 
 
-def test_starter_from_init_parses() -> None:
-    from mailer.cli import STARTER
+ANSWERS = {
+    "account.host": "imap.x.org",
+    "account.port": 993,
+    "account.security": "tls",
+    "account.username": "a@x.org",
+    "me.name": 'Zoë "Z" O\\Brien',
+    "me.addresses": ["a@x.org"],
+    "commands.address": "a+m@x.org",
+    "rules.timezone": "Europe/Berlin",
+}
 
-    text = STARTER.format(
-        host="imap.x.org",
-        email="a@x.org",
-        name="A",
-        command_address="a+m@x.org",
-        password_env="MAILER_PASSWORD",
-    )
+
+def test_starter_from_init_parses() -> None:
+    from mailer.config import starter
+
+    text = starter.render(ANSWERS)
     config = cfg.from_dict(tomllib.loads(text))
     assert config.get("commands.address") == "a+m@x.org"
     assert config.get("commands.allowed_senders") == ("a@x.org",)
+    assert config.get("me.name") == ANSWERS["me.name"]  # any answer is quoted right
+    assert config.get("rules.timezone") == "Europe/Berlin"
+    assert "mailer config show" in text and "config.example.toml" not in text
 
 
 def test_starter_offers_every_key_and_its_commented_lines_parse() -> None:
-    from mailer.cli import STARTER
+    from mailer.config import starter
 
-    text = STARTER.format(
-        host="imap.x.org",
-        email="a@x.org",
-        name="A",
-        command_address="a+m@x.org",
-        password_env="MAILER_PASSWORD",
-    )
+    text = starter.render(ANSWERS)
     section, offered = "", []
     for line in text.splitlines():
         m = re.match(r"^\[([\w.]+)\]", line)
