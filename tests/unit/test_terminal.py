@@ -1,0 +1,122 @@
+"""Output for a person at a terminal: tables fitted to its width, whole cells when piped,
+and the commands that print data (`drafts list`, `status`, `--format json` everywhere)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from mailer import output
+from mailer.cli import cli
+from mailer.model import Contact
+from mailer.output import render, table
+from mailer.store import Store
+from tests.support.scanhelp import write_config
+
+NOW = "2026-11-20T09:00:00Z"
+REASON = (
+    "you usually write every ~4 months; it has been 9 months (last 2026-02-11); "
+    "due after 90d (rhythm: 3 x ~4 months, at most the default 90d)"
+)
+ROWS = [
+    {"kind": "reconnect", "email": "t.nowak@contoso.example", "reason": REASON, "n": 3},
+    {"kind": "seed", "email": "a@x.example", "reason": "short", "n": None},
+]
+
+
+def test_piped_tables_print_every_cell_whole() -> None:
+    long_name = "Maximiliane Theodora von Hohenzollern-Sigmaringen"  # over 40 characters
+    text = table([{"name": long_name, "reason": REASON, "n": 1}], ["name", "reason", "n"])
+    assert long_name in text and REASON in text and "…" not in text
+
+
+def test_a_terminal_table_fits_and_its_last_wide_column_wraps() -> None:
+    text = table(ROWS, ["kind", "email", "reason", "n"], 80)
+    lines = text.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert len(lines) > 3  # the reason took several lines
+    start = lines[0].index("REASON")
+    end = lines[0].index("N", start + len("REASON"))
+    words = " ".join(line[start:end].strip() for line in lines[1:-1])
+    assert words == REASON  # wrapped, nothing lost
+    assert lines[1].endswith("  3") and lines[-1].startswith("seed") and lines[-1].endswith(" -")
+
+
+def test_a_terminal_wide_enough_changes_nothing() -> None:
+    assert table(ROWS, ["kind", "email", "reason", "n"], 500) == table(
+        ROWS, ["kind", "email", "reason", "n"]
+    )
+
+
+def test_a_narrow_terminal_cuts_other_wide_columns_before_squeezing_the_wrap() -> None:
+    rows = [{"subject": "s" * 60, "why": "w " * 40}]
+    lines = table(rows, ["subject", "why"], 70).splitlines()
+    assert lines[1].startswith("s" * 39 + "…")
+    assert all(len(line) <= 70 for line in lines)
+
+
+def test_render_asks_the_terminal_only_for_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(output, "terminal_width", lambda: 60)
+    assert all(
+        len(line) <= 60 for line in render(ROWS, ["kind", "email", "reason"], "table").splitlines()
+    )
+    assert REASON in render(ROWS, ["kind", "email", "reason"], "csv")
+    assert REASON in render(ROWS, ["kind", "reason", "email"], "table", width=None)
+
+
+# --- through the CLI, on a store made here --------------------------------------------------
+
+
+def _contact(email: str, name: str, last: str, n: int = 4, **kw: Any) -> Contact:
+    return Contact(
+        email=email,
+        name=name,
+        status="active",
+        messages_in=n,
+        messages_out=n,
+        first_seen="2024-01-01T00:00:00Z",
+        last_inbound=last,
+        last_outbound=last,
+        **kw,
+    )
+
+
+PEOPLE = [
+    _contact(
+        "ann@berlin.example",
+        "Ann",
+        "2026-10-01T00:00:00Z",
+        tags=("berlin", "ai"),
+        trust=3,
+        tier="inner",
+    ),
+    _contact(
+        "bo@berlin.example", "Bo", "2026-09-01T00:00:00Z", tags=("berlin",), trust=3, tier="network"
+    ),
+    _contact("cy@old.example", "Cy", "2026-01-05T00:00:00Z", tier="network"),
+    _contact("di@new.example", "Di", "2026-11-01T00:00:00Z", months="2025-02:1:1 2026-11:2:1"),
+]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    Store(tmp_path / "mailer.json").insert_contacts(PEOPLE)
+    return write_config(tmp_path, None, drafts={"maildir": str(tmp_path / "Drafts")})
+
+
+def run(config: Path, *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(cli, ["--config", str(config), *args], env={"MAILER_NOW": NOW})
+    assert result.exit_code == code, result.output
+    return result.output
+
+
+def test_intro_suggest_shows_why_whole(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (s,) = json.loads(run(config, "intro", "suggest", "--format", "json"))
+    assert len(s["why"]) > 40
+    assert s["why"] in run(config, "intro", "suggest")  # piped: whole
+    monkeypatch.setattr(output, "terminal_width", lambda: 200)
+    assert s["why"] in run(config, "intro", "suggest")  # it fits 200 columns: whole
