@@ -245,6 +245,7 @@ def _record(app: App, prepared: Prepared, now: datetime, *, folder: str | None) 
             written_at=iso(now) or "",
             message_id=prepared.message["Message-ID"],
             folder=folder,
+            subject=prepared.rendered.subject if prepared.rendered else None,
         )
     )
 

@@ -8,6 +8,7 @@ import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, find_contact, format_option, pass_ctx
+from mailer.core.drafted import STATES as DRAFT_STATES
 from mailer.output import render
 
 
@@ -122,6 +123,37 @@ def _context_lines(c: Any, why: str) -> list[str]:
             f"notes: {n}" if i == 0 else f"       {n}" for i, n in enumerate(c.notes.splitlines())
         )
     return lines
+
+
+DRAFT_COLUMNS = ("written_at", "kind", "to", "state", "subject")
+
+
+@drafts.command("list")
+@format_option
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(DRAFT_STATES),
+    help="only drafts in this state (repeat for several)",
+)
+@pass_ctx
+def drafts_list(obj: Ctx, fmt: str, states: tuple[str, ...]) -> None:
+    """Every draft mailer wrote, newest first, and what became of it: in Drafts, sent,
+    or deleted unsent (from the Drafts folder at the last look and the Sent scan)."""
+    from mailer.core.drafted import draft_rows
+
+    store = obj.app.store
+    contacts, records, open_keys = store.planning()
+    rows = draft_rows(
+        records, {c.email: c for c in contacts}, open_keys, store.open_drafts_seen_at()
+    )
+    if states:
+        rows = [r for r in rows if r["state"] in states]
+    if fmt == "table" and not rows:
+        click.echo("no drafts written yet" if not states else "no drafts in that state")
+        return
+    click.echo(render(rows, DRAFT_COLUMNS, fmt))
 
 
 @drafts.command("preview")

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from mailer import output
 from mailer.cli import cli
-from mailer.model import Contact
+from mailer.core.drafted import draft_rows, draft_state
+from mailer.model import Contact, DraftRecord
 from mailer.output import render, table
 from mailer.store import Store
 from tests.support.scanhelp import write_config
@@ -120,3 +121,74 @@ def test_intro_suggest_shows_why_whole(config: Path, monkeypatch: pytest.MonkeyP
     assert s["why"] in run(config, "intro", "suggest")  # piped: whole
     monkeypatch.setattr(output, "terminal_width", lambda: 200)
     assert s["why"] in run(config, "intro", "suggest")  # it fits 200 columns: whole
+
+
+# --- drafts list ------------------------------------------------------------------------------
+
+
+def _rec(kind: str = "reconnect", at: str = "2026-11-01T08:00:00Z", **kw: Any) -> DraftRecord:
+    return DraftRecord(
+        key=f"{kind}:a@x.example:2026-10-01", email="a@x.example", kind=kind, written_at=at, **kw
+    )
+
+
+LOOK = "2026-11-05T08:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("record", "open_keys", "looked", "out", "state"),
+    [
+        (_rec(), {"reconnect:a@x.example:2026-10-01"}, LOOK, None, "in_drafts"),
+        (_rec(), set(), LOOK, None, "deleted"),
+        (_rec(), set(), LOOK, "2026-11-03T00:00:00Z", "sent"),
+        (_rec(), set(), LOOK, "2026-10-03T00:00:00Z", "deleted"),  # sent before the draft
+        (_rec(), set(), "2026-11-01T08:00:00Z", None, "in_drafts"),  # written at the last look
+        (_rec(), set(), None, None, "deleted"),
+        # still seen in Drafts after their mail: the owner wrote some other way
+        (_rec(), {"reconnect:a@x.example:2026-10-01"}, LOOK, "2026-11-03T00:00:00Z", "in_drafts"),
+        # sent after the last look that saw it: sent
+        (_rec(), {"reconnect:a@x.example:2026-10-01"}, LOOK, "2026-11-06T00:00:00Z", "sent"),
+        (_rec(error="bad address"), set(), LOOK, None, "not_written"),
+        (_rec("intro_request"), set(), LOOK, None, "written"),
+        (_rec("intro_request"), set(), LOOK, "2026-11-02T00:00:00Z", "sent"),
+        (_rec("digest"), set(), LOOK, None, "delivered"),
+    ],
+)
+def test_draft_states(
+    record: DraftRecord, open_keys: set[str], looked: str | None, out: str | None, state: str
+) -> None:
+    assert draft_state(record, open_keys, looked, out) == state
+
+
+def test_draft_rows_newest_first_with_the_contacts_name() -> None:
+    older, newer = _rec(at="2026-10-01T08:00:00Z"), _rec("seed", subject="Hi")
+    rows = draft_rows(
+        [older, newer], {"a@x.example": Contact(email="a@x.example", name="A")}, set(), LOOK
+    )
+    assert [(r["kind"], r["to"], r["name"], r["subject"], r["state"]) for r in rows] == [
+        ("seed", "a@x.example", "A", "Hi", "deleted"),
+        ("reconnect", "a@x.example", "A", None, "deleted"),
+    ]
+
+
+def test_drafts_list_shows_what_drafts_run_wrote(config: Path, tmp_path: Path) -> None:
+    assert run(config, "drafts", "list") == "no drafts written yet\n"
+    assert "written: reconnect to cy@old.example" in run(config, "drafts", "run")
+    rows = json.loads(run(config, "drafts", "list", "--format", "json"))
+    (row,) = [r for r in rows if r["to"] == "cy@old.example"]
+    assert row["to"] == "cy@old.example" and row["state"] == "in_drafts" and row["subject"]
+    assert {"written_at", "kind", "to", "name", "subject", "state", "key", "folder"} <= set(row)
+    table = run(config, "drafts", "list")
+    assert table.splitlines()[0].split() == ["WRITTEN_AT", "KIND", "TO", "STATE", "SUBJECT"]
+    assert "cy@old.example" in table and "in_drafts" in table
+    # deleted from the folder: the next look (a day later) says so
+    for f in (tmp_path / "Drafts").rglob("*"):
+        if f.is_file():
+            f.unlink()
+    later = CliRunner().invoke(
+        cli, ["--config", str(config), "drafts", "run"], env={"MAILER_NOW": "2026-11-21T09:00:00Z"}
+    )
+    assert later.exit_code == 0, later.output
+    gone = json.loads(run(config, "drafts", "list", "--format", "json", "--state", "deleted"))
+    assert len(gone) == len(rows) and {r["state"] for r in gone} == {"deleted"}
+    assert run(config, "drafts", "list", "--state", "sent") == "no drafts in that state\n"
