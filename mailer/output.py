@@ -171,6 +171,12 @@ def _json_row(obj: dict[str, Any]) -> str:
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
+def json_document(obj: Any) -> str:
+    """One JSON value (a command's report), indented, escaped like the rows above."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
 _CSV_RISKY = (*_FORMULA, " ")  # a text cell starting so is cleaned and defused
 
 

@@ -192,3 +192,110 @@ def test_drafts_list_shows_what_drafts_run_wrote(config: Path, tmp_path: Path) -
     gone = json.loads(run(config, "drafts", "list", "--format", "json", "--state", "deleted"))
     assert len(gone) == len(rows) and {r["state"] for r in gone} == {"deleted"}
     assert run(config, "drafts", "list", "--state", "sent") == "no drafts in that state\n"
+
+
+# --- --format json on the commands that print data, status's tiers, contacts show --------------
+
+
+def test_status_shows_lanes_per_tier(config: Path) -> None:
+    stats = json.loads(run(config, "status", "--format", "json"))
+    by_tier = stats["lanes_by_tier"]
+    assert list(by_tier) == ["inner", "network", "-"]  # tiers by name, untiered last
+    assert sum(n for row in by_tier.values() for n in row.values()) == len(PEOPLE)
+    assert by_tier["network"] == {"due": 1, "quiet": 1}  # cy is due, bo is not
+    text = run(config, "status")
+    (head,) = [line for line in text.splitlines() if line.strip().startswith("TIER")]
+    assert head.split()[0] == "TIER" and head.split()[-1] == "TOTAL" and "DUE" in head.split()
+    assert any(line.split()[:1] == ["network"] for line in text.splitlines())
+
+
+def test_contacts_show_has_the_sparkline_and_rhythm(config: Path) -> None:
+    text = run(config, "contacts", "show", "di@new.example")
+    (history,) = [line for line in text.splitlines() if line.startswith("history")]
+    assert "(24 months to 2026-11)" in history
+    spark = history.split()[1]
+    assert len(spark) == 24 and spark[-1] != spark[0]  # a mark this month, none two years ago
+    assert any(line.startswith("rhythm") for line in text.splitlines())
+    (row,) = json.loads(run(config, "contacts", "show", "di@new.example", "--format", "json"))
+    assert row["history"].startswith(spark) and "rhythm" in row and row["email"] == "di@new.example"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("due",),
+        ("intro", "suggest"),
+        ("intro", "list"),
+        ("contacts", "list"),
+        ("drafts", "list"),
+        ("seed",),
+        ("weed",),
+        ("commands", "list"),
+    ],
+)
+def test_list_commands_print_json_arrays(config: Path, args: tuple[str, ...]) -> None:
+    assert isinstance(json.loads(run(config, *args, "--format", "json")), list)
+
+
+def test_report_commands_print_one_json_object(config: Path, tmp_path: Path) -> None:
+    digest = json.loads(run(config, "digest", "preview", "--format", "json"))
+    assert {"subject", "body", "since", "empty", "summary", "sections"} <= set(digest)
+    assert digest["sections"]["due"]["total"] >= 1
+    assert f"Subject: {digest['subject']}\n\n{digest['body']}" == run(config, "digest", "preview")
+    dry = json.loads(run(config, "drafts", "run", "--dry-run", "--format", "json"))
+    assert dry["dry_run"] and dry["scan"] is None and dry["drafts"]
+    assert {"action", "kind", "email", "subject", "key", "reason", "body"} <= set(dry["drafts"][0])
+    assert {d["action"] for d in dry["drafts"]} == {"would write"}
+    done = json.loads(run(config, "drafts", "run", "--format", "json"))
+    assert {d["action"] for d in done["drafts"]} == {"written"} and "body" not in done["drafts"][0]
+    assert {"contacts", "lanes_by_tier", "contacts_by_lane", "jobs"} <= set(
+        json.loads(run(config, "status", "--format", "json"))
+    )
+
+
+def test_import_prints_json(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from tests.support.mailgen import Mail, bulk, write_maildir
+
+    when = datetime(2026, 1, 5, tzinfo=UTC)
+    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, when) for m in bulk(20, contacts=3)])
+    config = write_config(tmp_path, None)
+    report = json.loads(
+        run(config, "import", "maildir", str(tmp_path / "Maildir"), "--format", "json")
+    )
+    assert report["source"].startswith("maildir:")
+    (inbox,) = [f for f in report["folders"] if f["folder"] == "INBOX"]
+    assert inbox["fetched"] == 20 and set(inbox) >= {
+        "new",
+        "duplicates",
+        "skipped",
+        "failed",
+        "error",
+    }
+
+
+def test_every_data_command_takes_format_json() -> None:
+    from tests.unit.test_docs import _commands
+
+    wanted = {
+        "mailer scan",
+        "mailer check",
+        "mailer drafts run",
+        "mailer drafts list",
+        "mailer digest preview",
+        "mailer status",
+        "mailer due",
+        "mailer contacts show",
+        "mailer contacts list",
+        "mailer intro suggest",
+        "mailer intro list",
+        "mailer import maildir",
+        "mailer import mbox",
+    }
+    for path, cmd in _commands(cli):
+        if path in wanted:
+            (fmt,) = [p for p in cmd.params if p.name == "fmt"]
+            assert "json" in fmt.type.choices, path  # type: ignore[attr-defined]
+            wanted.discard(path)
+    assert not wanted
