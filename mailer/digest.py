@@ -198,6 +198,38 @@ def preview(app: App, now: datetime) -> str:
     return f"Subject: {rendered.subject}\n\n{rendered.body}"
 
 
+def preview_json(app: App, now: datetime) -> dict[str, Any]:
+    """`digest preview --format json`: the text, and what it is made of."""
+    digest = _build(app, now)
+    rendered = render(app, now, digest)
+    return {
+        "subject": rendered.subject,
+        "body": rendered.body,
+        "since": iso(digest.since),
+        "empty": digest.empty,
+        "summary": digest.summary(),
+        "sections": {
+            s.name: {
+                "total": s.total,
+                "entries": [
+                    {
+                        "email": e.email,
+                        "name": e.name,
+                        "title": e.title,
+                        "details": list(e.details),
+                        "lines": list(e.lines),
+                    }
+                    for e in s.entries
+                ],
+            }
+            for s in digest.sections
+        },
+        "commands": digest.commands_total,
+        "refused": digest.refused_total,
+        "reply_lines": digest.reply_lines,
+    }
+
+
 def deliver(app: App, prepared: Prepared, now: datetime, *, dry_run: bool = False) -> str:
     """Deliver a prepared digest; one line saying what was (or would be) done."""
     day = prepared.day.isoformat()
@@ -245,6 +277,7 @@ def _record(app: App, prepared: Prepared, now: datetime, *, folder: str | None) 
             written_at=iso(now) or "",
             message_id=prepared.message["Message-ID"],
             folder=folder,
+            subject=prepared.rendered.subject if prepared.rendered else None,
         )
     )
 

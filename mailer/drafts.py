@@ -119,6 +119,7 @@ def _write(
                 message_id=p.message_id or None,
                 folder=None if p.skipped else target.folder,
                 error=p.skipped,
+                subject=p.subject,
             )
         )
         outcomes.append(Outcome(p, action))
@@ -149,6 +150,7 @@ def run(
         open_keys = {k for k in existing if draft_email(k) is not None}
         if open_keys != store.open_draft_keys():
             store.remember_open_drafts(open_keys)
+        store.remember_drafts_look(iso(now) or "")  # for `drafts list`: what the look saw
         contacts, drafts = store.contacts_and_drafts()
         plan = make_plan(contacts, drafts, rules, now, open_keys)
         prepared = prepare(plan.to_draft, {c.email: c for c in contacts}, renderer, owner, now)

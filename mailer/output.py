@@ -9,6 +9,9 @@ drive the terminal or a spreadsheet: table and CSV cells are cleaned
 spreadsheet would run as a formula get a leading `'` (the address book
 export's rule), and JSON escapes what it would otherwise print raw (C1
 controls, bidi overrides), so a JSON consumer still gets the stored value.
+
+A table on a terminal fits its width (the last wide column wraps, a reason or
+a why); piped, every cell prints whole, so `| grep` finds what is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ import csv
 import io
 import json
 import re
+import shutil
+import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -51,7 +57,7 @@ _ROW = _row_encoder()
 _ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
-def _cell(value: Any, width: int = 40) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, int):
@@ -63,30 +69,87 @@ def _cell(value: Any, width: int = 40) -> str:
         return text[:10]  # dates: the day is what a person reads in a table
     if not text.isprintable() or "  " in text:  # line breaks, tabs, escapes, runs of spaces
         text = " ".join(clean_line(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text
 
 
-def _column(values: list[Any], width: int) -> list[str]:
-    """One column's cells; the common plain string skips `_cell` (10,000-row tables)."""
+def _column(values: list[Any]) -> list[str]:
+    """One column's cells, whole; the common plain string skips `_cell` (10,000-row tables)."""
     out = []
     for v in values:
-        if type(v) is str and len(v) <= width and v.isprintable() and "  " not in v:
+        if type(v) is str and v.isprintable() and "  " not in v:
             out.append(v[:10] if len(v) == 20 and _ISO_UTC.fullmatch(v) else v)
         else:
-            out.append(_cell(v, width))
+            out.append(_cell(v))
     return out
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    # The last column is not cut: it is where long text (a reason) goes, and it wraps harmlessly.
-    limits = [40] * (len(columns) - 1) + [10_000]
-    cols = [_column([r.get(c) for r in rows], w) for c, w in zip(columns, limits, strict=True)]
-    widths = [max([len(c), *map(len, col)]) for c, col in zip(columns, cols, strict=True)]
+GAP = 2  # spaces between columns
+CUT = 40  # a column cut to fit a terminal keeps this much
+MIN_WRAP = 20  # the wrapping column never gets narrower
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when stdout is one; None when piped (cells then print whole)."""
+    try:
+        if not sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _fit(widths: list[int], heads: list[int], width: int) -> tuple[list[int], int | None]:
+    """Column widths that fit `width`, and which column wraps (None: all fit as they are).
+
+    The last wide column wraps into the room the others leave; only when that
+    is too little are the other wide columns cut (at CUT characters).
+    """
+    gaps = GAP * (len(widths) - 1)
+    if sum(widths) + gaps <= width:
+        return widths, None
+    wide = [i for i, w in enumerate(widths) if w > MIN_WRAP]
+    if not wide:
+        return widths, None  # many narrow columns: nothing to wrap, the terminal folds
+    k = wide[-1]
+    fitted = list(widths)
+    room = width - gaps - (sum(fitted) - fitted[k])
+    if room < MIN_WRAP:
+        fitted = [
+            min(w, max(CUT, h)) if i != k else w
+            for i, (w, h) in enumerate(zip(widths, heads, strict=True))
+        ]
+        room = width - gaps - (sum(fitted) - fitted[k])
+    fitted[k] = max(room, MIN_WRAP, heads[k])
+    return fitted, k
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], width: int | None = None) -> str:
+    """`rows` as aligned columns; with `width` (a terminal's), fitted to it: the last
+    wide column wraps, and other wide columns are cut only if it cannot fit otherwise.
+    Without, every cell is printed whole (piped output: grep must find it all)."""
+    cols = [_column([r.get(c) for r in rows]) for c in columns]
+    heads = [len(c) for c in columns]
+    widths = [max([h, *map(len, col)]) for h, col in zip(heads, cols, strict=True)]
+    wrap = None
+    if width is not None:
+        widths, wrap = _fit(widths, heads, width)
+        cols = [
+            col if i == wrap else [_cut(v, w) for v in col]
+            for i, (col, w) in enumerate(zip(cols, widths, strict=True))
+        ]
     lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines += [
-        "  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip()
-        for cells in zip(*cols, strict=True)
-    ]
+    for cells in zip(*cols, strict=True):
+        if wrap is None or len(cells[wrap]) <= widths[wrap]:
+            lines.append("  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip())
+            continue
+        parts = textwrap.wrap(cells[wrap], widths[wrap], break_on_hyphens=False) or [""]
+        for n, part in enumerate(parts):
+            line = [part if i == wrap else (v if n == 0 else "") for i, v in enumerate(cells)]
+            lines.append("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip())
     return "\n".join(lines)
 
 
@@ -108,6 +171,12 @@ def _json_row(obj: dict[str, Any]) -> str:
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
+def json_document(obj: Any) -> str:
+    """One JSON value (a command's report), indented, escaped like the rows above."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
 _CSV_RISKY = (*_FORMULA, " ")  # a text cell starting so is cleaned and defused
 
 
@@ -122,8 +191,12 @@ def _csv_cell(value: Any) -> Any:
     return defuse_formula(clean_text(value).strip())
 
 
-def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> str:
-    """`rows` as `fmt`; JSON and CSV carry every key, the table only `columns`."""
+def render(
+    rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, width: int | None = -1
+) -> str:
+    """`rows` as `fmt`; JSON and CSV carry every key, the table only `columns`.
+
+    A table fits `width`; -1 (the default): the terminal's, if stdout is one."""
     if fmt == "json":
         # One object per line: readable, and json's C encoder (indent= falls back to Python).
         if not rows:
@@ -148,4 +221,4 @@ def render(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> 
                 }
             )
         return buf.getvalue().rstrip("\n")
-    return table(rows, columns)
+    return table(rows, columns, terminal_width() if width == -1 else width)

@@ -135,6 +135,16 @@ format_option = click.option(
 )
 
 
+report_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+    help="output format (json: one object; its keys are in the README)",
+)
+
+
 @click.group(cls=MailerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",

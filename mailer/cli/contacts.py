@@ -20,6 +20,7 @@ from mailer.cli.base import (
     tier_name,
 )
 from mailer.core.contacts import tag_list
+from mailer.core.listing import NEEDS_DETAIL, SORT_FIELDS, Query, select
 from mailer.errors import UsageError
 from mailer.model import LANES, STATUSES
 from mailer.output import render
@@ -34,6 +35,22 @@ def contacts() -> None:
 @format_option
 @click.option("--status", type=click.Choice(STATUSES), help="only contacts with this status")
 @click.option("--lane", type=click.Choice(LANES), help="only contacts in this lane")
+@click.option("--tier", help="only contacts in this tier (any case)")
+@click.option(
+    "--tag", "tags", multiple=True, metavar="TAG", help="only contacts with this tag (repeat: all)"
+)
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="only contacts whose name, address, aliases, tags or notes contain TEXT (any case)",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(SORT_FIELDS),
+    help="order by this field, ascending (default: most recent contact first)",
+)
+@click.option("--reverse", is_flag=True, help="the other way round (descending with --sort)")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="at most N contacts")
 @click.option(
     "--all",
     "everyone",
@@ -41,18 +58,37 @@ def contacts() -> None:
     help="everyone, also those you never wrote to (inbound-only) or never heard back from",
 )
 @pass_ctx
-def contacts_list(obj: Ctx, fmt: str, status: str | None, lane: str | None, everyone: bool) -> None:
+def contacts_list(
+    obj: Ctx,
+    fmt: str,
+    status: str | None,
+    lane: str | None,
+    tier: str | None,
+    tags: tuple[str, ...],
+    search: str | None,
+    sort: str | None,
+    reverse: bool,
+    limit: int | None,
+    everyone: bool,
+) -> None:
     """List your relationships (two-way, or triaged by you), most recent contact first."""
 
-    rows = obj.app.contact_rows(
-        clock.now(), listed_only=not (everyone or lane), detail=fmt != "table"
+    query = Query(
+        status=status,
+        lane=lane,
+        tier=tier,
+        tags=tuple(t for tag in tags for t in tag_list(tag)),
+        search=search,
+        sort=sort,
+        reverse=reverse,
+        limit=limit,
     )
-    if status:
-        rows = [r for r in rows if r["status"] == status]
-    if lane:
-        rows = [r for r in rows if r["lane"] == lane]
-    rows.sort(key=lambda r: (r["last_contact"] or "", r["email"]), reverse=True)
-    click.echo(render(rows, CONTACT_COLUMNS, fmt))
+    rows = obj.app.contact_rows(
+        clock.now(),
+        listed_only=not (everyone or lane),
+        detail=fmt != "table" or sort in NEEDS_DETAIL,
+    )
+    click.echo(render(select(rows, query), CONTACT_COLUMNS, fmt))
 
 
 @contacts.command("show")

@@ -7,8 +7,16 @@ from typing import Any
 import click
 
 from mailer import clock
-from mailer.cli.base import Ctx, cli, find_contact, format_option, pass_ctx
-from mailer.output import render
+from mailer.cli.base import (
+    Ctx,
+    cli,
+    find_contact,
+    format_option,
+    pass_ctx,
+    report_format_option,
+)
+from mailer.core.drafted import STATES as DRAFT_STATES
+from mailer.output import json_document, render
 
 
 @cli.group("digest")
@@ -17,11 +25,15 @@ def digest_group() -> None:
 
 
 @digest_group.command("preview")
+@report_format_option
 @pass_ctx
-def digest_preview(obj: Ctx) -> None:
+def digest_preview(obj: Ctx, fmt: str) -> None:
     """Show the digest as it would be delivered now (nothing is delivered or recorded)."""
     from mailer import digest as digesting
 
+    if fmt == "json":
+        click.echo(json_document(digesting.preview_json(obj.app, clock.now())))
+        return
     click.echo(digesting.preview(obj.app, clock.now()), nl=False)
 
 
@@ -88,14 +100,18 @@ def drafts() -> None:
 
 @drafts.command("run")
 @click.option("--dry-run", is_flag=True, help="show what would be written, write nothing")
+@report_format_option
 @pass_ctx
-def drafts_run(obj: Ctx, dry_run: bool) -> None:
+def drafts_run(obj: Ctx, dry_run: bool, fmt: str) -> None:
     """Write the drafts due now into the Drafts folder (with an account, scan it first),
     and the drafts introductions still lack: what the daemon does at rules.draft_at."""
     from mailer import cases
 
     done = cases.write_drafts(obj.app, clock.now(), dry_run=dry_run)
     plan, outcomes = done.plan, done.outcomes
+    if fmt == "json":
+        click.echo(json_document(_run_json(done, dry_run)))
+        return
     for o in outcomes:
         item = o.prepared.item
         click.echo(f"{o.action}: {item.kind} to {item.email}: {o.prepared.subject}")
@@ -110,6 +126,29 @@ def drafts_run(obj: Ctx, dry_run: bool) -> None:
         click.echo("nothing due")
 
 
+def _run_json(done: Any, dry_run: bool) -> dict[str, Any]:
+    """`drafts run --format json`: each draft, those held, and the scan before (or null)."""
+    from mailer.cli.scanning import scan_json
+
+    drafts = []
+    for o in done.outcomes:
+        p, item = o.prepared, o.prepared.item
+        row = {
+            "action": o.action,
+            "kind": item.kind,
+            "email": item.email,
+            "subject": p.subject,
+            "key": item.key,
+            "reason": item.reason,
+        }
+        if dry_run:
+            row["body"] = p.body
+        drafts.append(row)
+    held = [{"email": i.email, "kind": i.kind, "hold": i.hold} for i in done.plan.held]
+    scanned = scan_json(done.scan) if done.scan is not None else None
+    return {"dry_run": dry_run, "drafts": drafts, "held": held, "scan": scanned}
+
+
 def _context_lines(c: Any, why: str) -> list[str]:
     """What the owner should know beside a draft; never part of the draft itself."""
     lines = [f"why now: {why}"]
@@ -122,6 +161,37 @@ def _context_lines(c: Any, why: str) -> list[str]:
             f"notes: {n}" if i == 0 else f"       {n}" for i, n in enumerate(c.notes.splitlines())
         )
     return lines
+
+
+DRAFT_COLUMNS = ("written_at", "kind", "to", "state", "subject")
+
+
+@drafts.command("list")
+@format_option
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(DRAFT_STATES),
+    help="only drafts in this state (repeat for several)",
+)
+@pass_ctx
+def drafts_list(obj: Ctx, fmt: str, states: tuple[str, ...]) -> None:
+    """Every draft mailer wrote, newest first, and what became of it: in Drafts, sent,
+    or deleted unsent (from the Drafts folder at the last look and the Sent scan)."""
+    from mailer.core.drafted import draft_rows
+
+    store = obj.app.store
+    contacts, records, open_keys = store.planning()
+    rows = draft_rows(
+        records, {c.email: c for c in contacts}, open_keys, store.open_drafts_seen_at()
+    )
+    if states:
+        rows = [r for r in rows if r["state"] in states]
+    if fmt == "table" and not rows:
+        click.echo("no drafts written yet" if not states else "no drafts in that state")
+        return
+    click.echo(render(rows, DRAFT_COLUMNS, fmt))
 
 
 @drafts.command("preview")

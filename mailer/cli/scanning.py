@@ -11,7 +11,8 @@ from typing import Any
 import click
 
 from mailer import clock
-from mailer.cli.base import Ctx, cli, pass_ctx
+from mailer.cli.base import Ctx, cli, pass_ctx, report_format_option
+from mailer.output import json_document
 
 
 def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]]:
@@ -43,12 +44,22 @@ def _progress_bar() -> tuple[Callable[[str, int, int], None], Callable[[], None]
     return update, (lambda: bar.stop() if tasks else None)
 
 
-def _run_scan(obj: Ctx, source: Any, full: bool, now: datetime) -> None:
+def scan_json(report: Any) -> dict[str, Any]:
+    """A ScanReport as `--format json` prints it."""
+    import dataclasses
+
+    return {"source": report.source, "folders": [dataclasses.asdict(f) for f in report.folders]}
+
+
+def _run_scan(obj: Ctx, source: Any, full: bool, now: datetime, fmt: str = "table") -> None:
     update, stop = _progress_bar()
     try:
         report = obj.app.scan(source, now, full=full, progress=update)
     finally:
         stop()
+    if fmt == "json":
+        click.echo(json_document(scan_json(report)))
+        return
     for f in report.folders:
         if f.error and not f.fetched:  # the other folders were scanned all the same
             click.echo(f"{f.folder}: skipped, it cannot be read: {f.error}")
@@ -68,13 +79,14 @@ def _run_scan(obj: Ctx, source: Any, full: bool, now: datetime) -> None:
     is_flag=True,
     help="read every folder from the start again (messages already counted are not counted twice)",
 )
+@report_format_option
 @pass_ctx
-def scan(obj: Ctx, full: bool) -> None:
+def scan(obj: Ctx, full: bool, fmt: str) -> None:
     """Scan the IMAP account once (incremental unless --full)."""
 
     now = clock.now()
     with obj.app.imap_source() as source:
-        _run_scan(obj, source, full, now)
+        _run_scan(obj, source, full, now, fmt)
 
 
 @cli.group("import")
@@ -82,31 +94,33 @@ def import_() -> None:
     """Scan a local mailbox (mbox file or Maildir) into the store."""
 
 
-def _import(obj: Ctx, kind: str, path: Path) -> None:
+def _import(obj: Ctx, kind: str, path: Path, fmt: str) -> None:
     from mailer.app import local_source
 
     now = clock.now()
     source = local_source(kind, path)
     try:
-        _run_scan(obj, source, True, now)
+        _run_scan(obj, source, True, now, fmt)
     finally:
         source.close()
 
 
 @import_.command("mbox")
 @click.argument("path", type=click.Path(path_type=Path))
+@report_format_option
 @pass_ctx
-def import_mbox(obj: Ctx, path: Path) -> None:
+def import_mbox(obj: Ctx, path: Path, fmt: str) -> None:
     """Import an mbox file."""
-    _import(obj, "mbox", path)
+    _import(obj, "mbox", path, fmt)
 
 
 @import_.command("maildir")
 @click.argument("path", type=click.Path(path_type=Path))
+@report_format_option
 @pass_ctx
-def import_maildir(obj: Ctx, path: Path) -> None:
+def import_maildir(obj: Ctx, path: Path, fmt: str) -> None:
     """Import a Maildir folder and its subfolders."""
-    _import(obj, "maildir", path)
+    _import(obj, "maildir", path, fmt)
 
 
 # --- rebuild ---------------------------------------------------------------------------------

@@ -17,10 +17,11 @@ from typing import Any
 
 import click
 
-from mailer.cli.base import Ctx, cli, pass_ctx
+from mailer.cli.base import Ctx, cli, pass_ctx, report_format_option
 from mailer.config import find_path, starter
 from mailer.config import unit as systemd_unit
 from mailer.errors import UsageError
+from mailer.output import json_document
 
 SECURITY = ("tls", "starttls", "none")
 
@@ -277,9 +278,13 @@ def _write_unit(obj: Ctx, config_path: Path, unit: Path) -> None:
     )
 
 
+_SPECIAL = ("\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all")
+
+
 @cli.command()
+@report_format_option
 @pass_ctx
-def check(obj: Ctx) -> None:
+def check(obj: Ctx, fmt: str) -> None:
     """Connect, show the folders and what a scan would read; log in to [smtp], sending nothing."""
     from mailer.sources.base import FolderError
 
@@ -287,21 +292,20 @@ def check(obj: Ctx) -> None:
     store = obj.app.store
     with obj.app.imap_source() as source:
         account = config.require_account()
-        click.echo(
-            f"connected to {account.host}:{account.port} ({account.security}) as {account.username}"
-        )
-        folders = source.list_folders()
-        click.echo(f"{len(folders)} folders:")
-        for name, flags in folders:
-            special = [
-                f
-                for f in flags
-                if f.lower() in ("\\sent", "\\drafts", "\\trash", "\\junk", "\\archive", "\\all")
-            ]
-            click.echo(f"  {name}" + (f"  ({' '.join(special)})" if special else ""))
-        click.echo(f"drafts folder: {source.folder('drafts') or 'not found (set folders.drafts)'}")
+        report: dict[str, Any] = {
+            "host": account.host,
+            "port": account.port,
+            "security": account.security,
+            "username": account.username,
+            "folders": [
+                {"name": name, "special": [f for f in flags if f.lower() in _SPECIAL]}
+                for name, flags in source.list_folders()
+            ],
+            "drafts_folder": source.folder("drafts"),
+            "sent_folder": source.folder("sent"),
+            "scan": [],
+        }
         states = store.folder_states()
-        click.echo("a scan reads:")
         for name in source.scan_folders():
             try:
                 info = source.open_folder(name)
@@ -313,23 +317,53 @@ def check(obj: Ctx) -> None:
                     why = f"after UID {state.last_uid}"
                     todo = source.new_messages(info, state.last_uid).count
             except FolderError as e:  # a scan skips it too
-                click.echo(f"  {name}: cannot be read, a scan skips it: {e}")
+                report["scan"].append({"folder": name, "error": str(e)})
                 continue
-            click.echo(f"  {name}: {info.messages} messages, {todo} to read ({why})")
-        if not source.folder("sent"):
-            click.echo("warning: no Sent folder found; set folders.sent so outbound mail counts")
-    _check_smtp(obj)
+            report["scan"].append(
+                {"folder": name, "messages": info.messages, "to_read": todo, "why": why}
+            )
+    if fmt == "json":
+        report["smtp"] = _check_smtp(obj, lambda line: None)
+        click.echo(json_document(report))
+        return
+    click.echo(
+        f"connected to {report['host']}:{report['port']} ({report['security']}) "
+        f"as {report['username']}"
+    )
+    click.echo(f"{len(report['folders'])} folders:")
+    for f in report["folders"]:
+        special = f["special"]
+        click.echo(f"  {f['name']}" + (f"  ({' '.join(special)})" if special else ""))
+    click.echo(f"drafts folder: {report['drafts_folder'] or 'not found (set folders.drafts)'}")
+    click.echo("a scan reads:")
+    for f in report["scan"]:
+        if "error" in f:
+            click.echo(f"  {f['folder']}: cannot be read, a scan skips it: {f['error']}")
+        else:
+            click.echo(
+                f"  {f['folder']}: {f['messages']} messages, {f['to_read']} to read ({f['why']})"
+            )
+    if not report["sent_folder"]:
+        click.echo("warning: no Sent folder found; set folders.sent so outbound mail counts")
+    _check_smtp(obj, click.echo)
 
 
-def _check_smtp(obj: Ctx) -> None:
+def _check_smtp(obj: Ctx, report: Callable[[str], None]) -> list[str]:
     """The [smtp] server, as far as sending goes without sending: one line a step."""
     from mailer import smtp
 
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        lines.append(line)
+        report(line)
+
     settings = smtp.from_section(obj.config.smtp, obj.app.owner_address)
     if settings is None:
-        click.echo("smtp: not configured (smtp.host unset): the digest goes to Drafts")
-        return
-    smtp.check(settings, password=smtp.password_for(settings), report=click.echo)
+        say("smtp: not configured (smtp.host unset): the digest goes to Drafts")
+    else:
+        smtp.check(settings, password=smtp.password_for(settings), report=say)
+    return lines
 
 
 @cli.group("config")

@@ -3,12 +3,36 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, pass_ctx
 from mailer.model import LANES
+from mailer.output import render
+
+NO_TIER = "-"  # the row of contacts without a tier
+
+
+def lanes_by_tier(judgements: Iterable[Any]) -> dict[str, dict[str, int]]:
+    """Contacts per tier and lane (lanes in contract order, tiers by name, untiered last)."""
+    counts: dict[str, Counter[str]] = {}
+    for j in judgements:
+        counts.setdefault(j.contact.tier or NO_TIER, Counter())[j.lane] += 1
+    order = sorted(counts, key=lambda t: (t == NO_TIER, t))
+    return {t: {k: counts[t][k] for k in LANES if counts[t][k]} for t in order}
+
+
+def tier_lane_rows(by_tier: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """The tier x lane table `mailer status` prints: a row per tier, a column per lane used."""
+    used = [k for k in LANES if any(k in row for row in by_tier.values())]
+    return [
+        {"tier": t, **{k: row.get(k, 0) for k in used}, "total": sum(row.values())}
+        for t, row in by_tier.items()
+    ]
 
 
 @cli.command()
@@ -31,7 +55,6 @@ def run(obj: Ctx, once: bool) -> None:
 def status(obj: Ctx, fmt: str) -> None:
     """Show the store, the daemon's jobs (last and next run, last error), and problems."""
     import json
-    from collections import Counter
 
     from mailer import jobs
 
@@ -44,6 +67,7 @@ def status(obj: Ctx, fmt: str) -> None:
     stats["contacts_by_status"] = dict(Counter(j.status for j in lanes))
     by_lane = Counter(j.lane for j in lanes)
     stats["contacts_by_lane"] = {k: by_lane[k] for k in LANES if by_lane[k]}
+    stats["lanes_by_tier"] = lanes_by_tier(lanes)
     stats["drafts_not_written"] = [
         {"email": d.email, "kind": d.kind, "at": d.written_at, "error": d.error}
         for d in drafts
@@ -65,6 +89,10 @@ def status(obj: Ctx, fmt: str) -> None:
         click.echo(
             "  lanes: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in by_lane.items())
         )
+        grid = tier_lane_rows(stats["lanes_by_tier"])
+        if grid:
+            lines = render(grid, list(grid[0]), "table").splitlines()
+            click.echo("\n".join("  " + line for line in lines))
     for d in stats["drafts_not_written"]:
         click.echo(
             f"draft not written: {d['kind']} to {d['email']} on {d['at'][:10]}: {d['error']}"

@@ -16,3 +16,4 @@ class DraftRecord:
     message_id: str | None = None
     folder: str | None = None
     error: str | None = None  # set when it could not be written (e.g. an unusable address)
+    subject: str | None = None  # as written (records of older versions have none)

@@ -34,6 +34,7 @@ from mailer.store.schema import (
     LOGGED,
     META,
     OPEN_DRAFTS,
+    OPEN_DRAFTS_AT,
     SEEN,
     shape_error,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "MAX_REFUSED",
     "META",
     "OPEN_DRAFTS",
+    "OPEN_DRAFTS_AT",
     "RECENT_FAILURES",
     "SEEN",
     "BatchResult",

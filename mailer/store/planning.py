@@ -25,6 +25,7 @@ from mailer.store.schema import (
     KEYS,
     META,
     OPEN_DRAFTS,
+    OPEN_DRAFTS_AT,
     SEEN,
     Data,
     blame_the_data,
@@ -88,6 +89,14 @@ class PlanningTables(StoreFile):
 
     def remember_open_drafts(self, keys: Iterable[str]) -> None:
         self.meta_set(OPEN_DRAFTS, sorted(keys))
+
+    def open_drafts_seen_at(self) -> str | None:
+        """When the Drafts folder was last looked at (None: not since this was kept)."""
+        value = self.meta_get(OPEN_DRAFTS_AT)
+        return value if isinstance(value, str) else None
+
+    def remember_drafts_look(self, at: str) -> None:
+        self.meta_set(OPEN_DRAFTS_AT, at)
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         with self.snapshot() as db:

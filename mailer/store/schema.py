@@ -43,6 +43,7 @@ COMMANDS = "commands"  # command mails handled (applied or refused)
 LOGGED = "logged"  # exchanges the owner logged by command
 INTROS = "intros"  # introductions: asked, answered, introduced, closed
 OPEN_DRAFTS = "drafts.open"  # meta: the draft keys in the Drafts folder at the last look
+OPEN_DRAFTS_AT = "drafts.open_at"  # meta: when that look was (ISO-8601 UTC)
 
 Data = dict[str, dict[str, Any]]
 

@@ -200,6 +200,10 @@ def test_special_folders_and_check(loaded: tuple[ImapUser, Path]) -> None:
     assert "drafts folder: Drafts" in out.stdout
     assert "INBOX: 7 messages, 7 to read (first scan)" in out.stdout
     assert "Sent: 4 messages, 4 to read (first scan)" in out.stdout
+    report = json.loads(mailer(config, "check", "--format", "json", user=user).stdout)
+    assert report["drafts_folder"] == "Drafts" and report["sent_folder"] == "Sent"
+    assert {"folder": "INBOX", "messages": 7, "to_read": 7, "why": "first scan"} in report["scan"]
+    assert any(f["name"] == "Sent" and "\\Sent" in f["special"] for f in report["folders"])
     mailer(config, "scan", user=user)
     again = mailer(config, "check", user=user)
     assert "INBOX: 7 messages, 0 to read (after UID 7)" in again.stdout
