@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
 from typing import Any
 
 import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, pass_ctx
+from mailer.core.listing import lanes_by_tier
 from mailer.model import LANES
 from mailer.output import render
-
-NO_TIER = "-"  # the row of contacts without a tier
-
-
-def lanes_by_tier(judgements: Iterable[Any]) -> dict[str, dict[str, int]]:
-    """Contacts per tier and lane (lanes in contract order, tiers by name, untiered last)."""
-    counts: dict[str, Counter[str]] = {}
-    for j in judgements:
-        counts.setdefault(j.contact.tier or NO_TIER, Counter())[j.lane] += 1
-    order = sorted(counts, key=lambda t: (t == NO_TIER, t))
-    return {t: {k: counts[t][k] for k in LANES if counts[t][k]} for t in order}
 
 
 def tier_lane_rows(by_tier: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
@@ -67,7 +56,7 @@ def status(obj: Ctx, fmt: str) -> None:
     stats["contacts_by_status"] = dict(Counter(j.status for j in lanes))
     by_lane = Counter(j.lane for j in lanes)
     stats["contacts_by_lane"] = {k: by_lane[k] for k in LANES if by_lane[k]}
-    stats["lanes_by_tier"] = lanes_by_tier(lanes)
+    stats["lanes_by_tier"] = lanes_by_tier((j.contact.tier, j.lane) for j in lanes)
     stats["drafts_not_written"] = [
         {"email": d.email, "kind": d.kind, "at": d.written_at, "error": d.error}
         for d in drafts

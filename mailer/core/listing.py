@@ -12,9 +12,12 @@ Without a sort field the order is the list's own: most recent contact first.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mailer.model import LANES
 
 # `messages` is in and out together; the others are the row's own keys.
 SORT_FIELDS = (
@@ -106,3 +109,20 @@ def sort_rows(
 
 
 __all__ = ["NEEDS_DETAIL", "SORT_FIELDS", "Query", "matches", "select", "sort_rows"]
+
+
+NO_TIER = "-"  # the row of contacts without a tier
+
+
+def lanes_by_tier(
+    tier_and_lane: Iterable[tuple[str | None, str]], tiers: Sequence[str] = ()
+) -> dict[str, dict[str, int]]:
+    """Contacts per tier and lane, as `mailer status` and the dashboard show them:
+    lanes in contract order, the `tiers` given in their order, other tiers by
+    name, contacts without a tier (NO_TIER) last."""
+    counts: dict[str, Counter[str]] = {}
+    for tier, lane in tier_and_lane:
+        counts.setdefault(tier or NO_TIER, Counter())[lane] += 1
+    rank = {t: i for i, t in enumerate(tiers)}
+    order = sorted(counts, key=lambda t: (t == NO_TIER, rank.get(t, len(rank)), t))
+    return {t: {k: counts[t][k] for k in LANES if counts[t][k]} for t in order}

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mailer.core.listing import NO_TIER, lanes_by_tier
 from mailer.model import LANES
 from mailer.web import charts
 
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
     from mailer.app import App
 
 SPAN = 24  # months the charts show
-NO_TIER = "(no tier)"
 # Lanes that ask something of the owner: a tier's contacts outside them are in touch.
 NEEDS_OWNER = ("owe_reply", "due", "rekindle")
 TODAY = 15  # plan items the overview lists
@@ -25,8 +25,8 @@ TODAY = 15  # plan items the overview lists
 def overview(app: App, now: datetime) -> dict[str, Any]:
     rows = app.contact_rows(now, detail=False)
     lanes = Counter(r["lane"] for r in rows)
-    tiers = sorted({r["tier"] or NO_TIER for r in rows}, key=_tier_order(app))
-    grid = {t: Counter(r["lane"] for r in rows if (r["tier"] or NO_TIER) == t) for t in tiers}
+    grid = lanes_by_tier(((r["tier"], r["lane"]) for r in rows), list(app.rules.tiers))
+    tiers = list(grid)
     health = []
     for t in tiers:
         if t == NO_TIER:
@@ -83,11 +83,6 @@ def introductions(app: App, now: datetime) -> dict[str, Any]:
         "closed": [i for i in every if not i.is_open],
         "suggestions": intros.suggest(app, now, app.config.intros.suggest_limit),
     }
-
-
-def _tier_order(app: App) -> Any:
-    order = {t: i for i, t in enumerate(app.rules.tiers)}
-    return lambda t: (t == NO_TIER, order.get(t, len(order)), t)
 
 
 def _share(part: int, whole: list[Any]) -> int:
