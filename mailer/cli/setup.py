@@ -372,14 +372,7 @@ def config_group() -> None:
 
 
 @config_group.command("show")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(("table", "json")),
-    default="table",
-    show_default=True,
-    help="output format",
-)
+@report_format_option
 @pass_ctx
 def config_show(obj: Ctx, fmt: str) -> None:
     """Every key with its value in effect, defaults included; secrets never shown."""
