@@ -23,24 +23,26 @@ TODAY = 15  # plan items the overview lists
 
 
 def overview(app: App, now: datetime) -> dict[str, Any]:
-    rows = app.contact_rows(now, detail=False)
-    lanes = Counter(r["lane"] for r in rows)
-    grid = lanes_by_tier(((r["tier"], r["lane"]) for r in rows), list(app.rules.tiers))
+    # The plan judges everyone (its `lanes`): the lanes it counts are the ones
+    # `contacts list --all` prints, read and judged once for the whole page.
+    plan = app.plan(now)
+    tier_lane = [(j.contact.tier, j.lane) for j in plan.lanes.values()]
+    lanes = Counter(lane for _, lane in tier_lane)
+    grid = lanes_by_tier(tier_lane, list(app.rules.tiers))
     tiers = list(grid)
     health = []
     for t in tiers:
         if t == NO_TIER:
             continue
         # contacts the rules still look after: not pruned, not snoozed
-        kept = [r for r in rows if r["tier"] == t and r["lane"] not in ("pruned", "snoozed")]
-        ok = sum(1 for r in kept if r["lane"] not in NEEDS_OWNER)
+        kept = [lane for tier, lane in tier_lane if tier == t and lane not in ("pruned", "snoozed")]
+        ok = sum(1 for lane in kept if lane not in NEEDS_OWNER)
         health.append({"tier": t, "contacts": len(kept), "in_touch": ok, "share": _share(ok, kept)})
-    plan = app.plan(now)
     months = charts.last_months(now, SPAN)
     series = charts.monthly((c.months for c in app.store.contacts_with_history()), months)
     return {
         "now": now,
-        "total": len(rows),
+        "total": len(tier_lane),
         "lanes": [(lane, lanes.get(lane, 0)) for lane in LANES],
         "tiers": tiers,
         "grid": grid,
