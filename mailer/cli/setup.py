@@ -8,7 +8,6 @@ the key table (mailer.config.starter).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -379,7 +378,7 @@ def config_show(obj: Ctx, fmt: str) -> None:
     from mailer.config import show
 
     if fmt == "json":
-        click.echo(json.dumps(show.as_json(obj.config), indent=2, ensure_ascii=False))
+        click.echo(json_document(show.as_json(obj.config)))
     else:
         click.echo(show.as_text(obj.config))
 

@@ -12,7 +12,7 @@ from mailer import clock
 from mailer.cli.base import Ctx, cli, pass_ctx
 from mailer.core.listing import lanes_by_tier
 from mailer.model import LANES
-from mailer.output import render
+from mailer.output import json_document, render
 
 
 def tier_lane_rows(by_tier: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
@@ -43,7 +43,6 @@ def run(obj: Ctx, once: bool) -> None:
 @pass_ctx
 def status(obj: Ctx, fmt: str) -> None:
     """Show the store, the daemon's jobs (last and next run, last error), and problems."""
-    import json
 
     from mailer import jobs
 
@@ -67,7 +66,7 @@ def status(obj: Ctx, fmt: str) -> None:
 
     stats["folder_faults"] = folder_faults(store)
     if fmt == "json":
-        click.echo(json.dumps(stats, indent=2, ensure_ascii=False, default=str))
+        click.echo(json_document(stats))
         return
     click.echo(f"store: {config.store.path}")
     click.echo(f"contacts: {stats['contacts']}")
