@@ -108,9 +108,6 @@ def sort_rows(
     return present + absent
 
 
-__all__ = ["NEEDS_DETAIL", "SORT_FIELDS", "Query", "matches", "select", "sort_rows"]
-
-
 NO_TIER = "-"  # the row of contacts without a tier
 
 
@@ -126,3 +123,15 @@ def lanes_by_tier(
     rank = {t: i for i, t in enumerate(tiers)}
     order = sorted(counts, key=lambda t: (t == NO_TIER, rank.get(t, len(rank)), t))
     return {t: {k: counts[t][k] for k in LANES if counts[t][k]} for t in order}
+
+
+__all__ = [
+    "NEEDS_DETAIL",
+    "NO_TIER",
+    "SORT_FIELDS",
+    "Query",
+    "lanes_by_tier",
+    "matches",
+    "select",
+    "sort_rows",
+]
