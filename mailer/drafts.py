@@ -148,9 +148,7 @@ def run(
     with store.outbox_lock():  # another process writing drafts now waits, then sees ours
         existing = target.existing_keys()
         open_keys = {k for k in existing if draft_email(k) is not None}
-        if open_keys != store.open_draft_keys():
-            store.remember_open_drafts(open_keys)
-        store.remember_drafts_look(iso(now) or "")  # for `drafts list`: what the look saw
+        store.remember_drafts_look(open_keys, iso(now) or "")  # the plan and `drafts list`
         contacts, drafts = store.contacts_and_drafts()
         plan = make_plan(contacts, drafts, rules, now, open_keys)
         prepared = prepare(plan.to_draft, {c.email: c for c in contacts}, renderer, owner, now)

@@ -9,7 +9,7 @@ the file. The drafts and meta tables are the small state that plan reads.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mailer.model import CommandRecord, Contact, DraftRecord
@@ -83,20 +83,14 @@ class PlanningTables(StoreFile):
             table.insert(dataclasses.asdict(record))
             return True
 
-    def open_draft_keys(self) -> set[str]:
-        """The draft keys found in the Drafts folder when drafts were last written."""
-        return set(self.meta_get(OPEN_DRAFTS) or ())
-
-    def remember_open_drafts(self, keys: Iterable[str]) -> None:
-        self.meta_set(OPEN_DRAFTS, sorted(keys))
-
     def open_drafts_seen_at(self) -> str | None:
         """When the Drafts folder was last looked at (None: not since this was kept)."""
         value = self.meta_get(OPEN_DRAFTS_AT)
         return value if isinstance(value, str) else None
 
-    def remember_drafts_look(self, at: str) -> None:
-        self.meta_set(OPEN_DRAFTS_AT, at)
+    def remember_drafts_look(self, keys: Iterable[str], at: str) -> None:
+        """What a look into the Drafts folder saw, and when, in one transaction."""
+        self.meta_set_many({OPEN_DRAFTS: sorted(keys), OPEN_DRAFTS_AT: at})
 
     def meta_get(self, key: str, default: Any = None) -> Any:
         with self.snapshot() as db:
@@ -117,15 +111,21 @@ class PlanningTables(StoreFile):
 
     def meta_set(self, key: str, value: Any) -> None:
         """Store a small JSON value under `key` (e.g. a job's last run time)."""
+        self.meta_set_many({key: value})
+
+    def meta_set_many(self, values: Mapping[str, Any]) -> None:
+        """Store several meta values in one transaction (one rewrite of the file)."""
         with self.transaction() as db:
             table = db.table(META)
-            ids = [d.doc_id for d in table.all() if d.get("key") == key]
-            if ids:
-                table.update(replace_with({"key": key, "value": value}), doc_ids=ids[:1])
-                if len(ids) > 1:
-                    table.remove(doc_ids=ids[1:])
-            else:
-                table.insert({"key": key, "value": value})
+            docs = table.all()
+            for key, value in values.items():
+                ids = [d.doc_id for d in docs if d.get("key") == key]
+                if ids:
+                    table.update(replace_with({"key": key, "value": value}), doc_ids=ids[:1])
+                    if len(ids) > 1:
+                        table.remove(doc_ids=ids[1:])
+                else:
+                    table.insert({"key": key, "value": value})
 
     def stats(self) -> dict[str, Any]:
         """Counts for `mailer status`, read from one consistent snapshot."""
