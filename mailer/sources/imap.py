@@ -117,7 +117,7 @@ class ImapSource:
         # the drafts folder select on it too, unknown to it.
         self._selected: str | None = None
         self._selection_known = True
-        self._early: dict[str, FolderInfo] = {}  # STATUS asked before a LIST (scan_folders)
+        self._early: dict[str, FolderInfo] = {}  # INBOX opened before a LIST (scan_folders)
 
     @staticmethod
     def _adopt(client: Any) -> Any:
@@ -152,11 +152,10 @@ class ImapSource:
         inbox = self._folders.inbox
         folders = [inbox]
         if not self._folders.sent and self._selection_known and not self._selected:
-            # Finding Sent takes a LIST, after which Dovecot (Maildir) answers STATUS or
-            # SELECT of INBOX slowly for the rest of the session: 0.7 s at 400,000
-            # messages, against 0.02 s before any LIST. So INBOX is asked first.
+            # Finding Sent takes a LIST, after which Dovecot (Maildir) may answer for
+            # INBOX slowly for the rest of the session. So INBOX is opened first.
             with contextlib.suppress(FolderError):  # open_folder says so in its turn
-                self._early[inbox] = self._status(inbox)
+                self._early[inbox] = self.open_folder(inbox)
         sent = self.folder("sent")
         if sent:
             folders.append(sent)
@@ -164,18 +163,24 @@ class ImapSource:
         return list(dict.fromkeys(folders))
 
     def open_folder(self, name: str) -> FolderInfo:
+        early = self._early.pop(name, None)
+        if early is not None and self._selection_known and self._selected == name:
+            return early  # opened by scan_folders just now, still selected
         if self._esearch is None:
             # asked before SELECT: a CAPABILITY command in a selected folder could
             # carry EXPUNGE responses and shift the sequence numbers listed below
             with self._guard("asking for capabilities"):
                 self._esearch = bool(self._client.has_capability("ESEARCH"))
-        if self._selection_known and name != self._selected:
-            # STATUS, not SELECT: a folder with nothing new is never selected (Dovecot
-            # takes up to half a second to select a folder of 400,000 messages, STATUS
-            # 1 ms). Never of the selected folder: its answer may be stale there (RFC
-            # 3501 6.3.10), as Dovecot's is.
-            early = self._early.pop(name, None)
-            return early if early is not None else self._status(name)
+        if self._selection_known and self._selected is not None and name != self._selected:
+            # The folders after the first are asked by STATUS, and selected only when
+            # it says something is new: a no-op rescan of many folders stays a
+            # round trip each. Never STATUS of the selected folder: its answer may
+            # be stale there (RFC 3501 6.3.10), as Dovecot's is.
+            return self._status(name)
+        # The first folder (INBOX, where new mail lands) is selected at once: a
+        # server syncs a folder with new mail on STATUS and again on SELECT
+        # (Dovecot with Maildir: 1.3 s each at 400,000 messages), while SELECT of
+        # a folder with nothing new costs what STATUS does (a few ms).
         return self._select(name)
 
     def _status(self, name: str) -> FolderInfo:

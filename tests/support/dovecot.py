@@ -419,6 +419,9 @@ last_valid_gid = {self.mail_gid}
 stats_writer_socket_path =
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# The default 256 MB cannot hold the index of a folder of 400,000 messages and more
+# (the bench's mailboxes): STATUS then fails on mmap and the imap process aborts.
+default_vsz_limit = 2G
 mail_max_userip_connections = 100
 disable_plaintext_auth = no
 auth_mechanisms = plain login
