@@ -230,3 +230,26 @@ def test_cli_bad_sort_is_a_usage_error(config: Path) -> None:
         cli, ["--config", str(config), "contacts", "list", "--sort", "colour"]
     )
     assert result.exit_code == 2
+
+
+def test_a_short_command_runs_without_the_cyclic_collector_and_gives_it_back(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`contacts list` judges without the collector (it walked every contact read again
+    and again); the process's setting comes back after it, and a scan keeps it."""
+    import gc
+
+    from mailer.app import App
+    from mailer.cli.base import COLLECTING
+
+    seen: list[bool] = []
+    real = App.contact_rows
+    monkeypatch.setattr(
+        App,
+        "contact_rows",
+        lambda self, *a, **k: seen.append(gc.isenabled()) or real(self, *a, **k),
+    )
+    assert gc.isenabled()
+    assert "ada@ai.example" in run(config, "contacts", "list")
+    assert seen == [False] and gc.isenabled()
+    assert {"run", "web", "scan", "import", "rebuild"} <= COLLECTING
