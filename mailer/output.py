@@ -26,9 +26,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mailer.core.addressbook.csvfile import _FORMULA
-from mailer.core.addressbook.csvfile import _defuse as defuse_formula
-from mailer.core.clean import clean_line, clean_text
+from mailer.core.clean import FORMULA, clean_line, clean_text, defuse_formula
 
 try:
     import orjson
@@ -201,7 +199,7 @@ def json_document(obj: Any) -> str:
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
-_CSV_RISKY = (*_FORMULA, " ")  # a text cell starting so is cleaned and defused
+_CSV_RISKY = (*FORMULA, " ")  # a text cell starting so is cleaned and defused
 
 
 def _csv_cell(value: Any) -> Any:

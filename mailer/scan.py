@@ -17,6 +17,7 @@ goes when the folder scans again. A failing connection still ends the scan.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]  # folder, done, total
 
+COLLECT_AFTER = 5000  # a batch at least this large is followed by a garbage collection
 CHUNK = 2000  # messages a fetch hands over at once: progress moves this often
 FOLDER_FAULTS = "scan.folder_faults"  # meta: "source\tfolder" -> {error, since, at}
 
@@ -136,6 +138,8 @@ def _scan_folder(
         failures = _failures(source.id, name, batch, parsed, stamp)
         position = FolderState(source.id, name, info.uidvalidity, batch[-1].uid or 0, stamp)
         result = store.commit_scan_batch(position, parsed, failures)
+        if len(batch) >= COLLECT_AFTER and not gc.isenabled():
+            gc.collect()  # the CLI runs without the collector: see mailer.cli.base
         folder.fetched += len(batch)
         folder.new += result.new
         folder.duplicates += result.duplicates

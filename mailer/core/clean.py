@@ -86,3 +86,17 @@ def clean_text(text: str) -> str:
     if text.isprintable() or not _UNSAFE_TEXT_RE.search(text):
         return text
     return _TEXT_RE.sub(_text_part, text)
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so
+
+
+def defuse_formula(value: str) -> str:
+    """A CSV cell a spreadsheet keeps as text: names come from strangers' mail, and
+    `=HYPERLINK(...)` must stay text. The quote is taken off again on import."""
+    return "'" + value if value.lstrip("'").startswith(FORMULA) else value
+
+
+def restore_formula(value: str) -> str:
+    """What `defuse_formula` was given (an address book import reads its own export)."""
+    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(FORMULA) else value

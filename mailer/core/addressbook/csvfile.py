@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 
 from mailer.core.addressbook.cards import ImportedContact, _card, _check_text
-from mailer.core.clean import clean_text
+from mailer.core.clean import clean_text, defuse_formula, restore_formula
 from mailer.model import Contact
 
 # The columns of mailer's own CSV, in order.
@@ -35,7 +35,6 @@ CSV_COLUMNS = (
 # Address columns: mailer's "email", Google's "E-mail 1 - Value", Outlook's
 # "E-mail Address", Thunderbird's "Primary Email"; taken in column order.
 _EMAIL_COLUMN = re.compile(r"(?:primary |secondary )?e-?mail(?: ?\d+)?(?: ?-? ?(?:value|address))?")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs a cell starting so
 
 
 def to_csv(contacts: Iterable[Contact]) -> str:
@@ -58,18 +57,8 @@ def to_csv(contacts: Iterable[Contact]) -> str:
             c.snoozed_until or "",
             "yes" if c.name_fixed else "no",
         )
-        writer.writerow([_defuse(clean_text(v)) for v in row])
+        writer.writerow([defuse_formula(clean_text(v)) for v in row])
     return buf.getvalue()
-
-
-def _defuse(value: str) -> str:
-    # Names come from strangers' mail: `=HYPERLINK(...)` must stay text in a
-    # spreadsheet. The quote is taken off again on import (_restore).
-    return "'" + value if value.lstrip("'").startswith(_FORMULA) else value
-
-
-def _restore(value: str) -> str:
-    return value[1:] if value.startswith("'") and value.lstrip("'").startswith(_FORMULA) else value
 
 
 def from_csv(text: str) -> list[ImportedContact]:
@@ -142,11 +131,11 @@ class _Columns:
     def get(self, row: list[str], field: str) -> str:
         for i in self.fields[field]:
             if i < len(row) and row[i].strip():
-                return _restore(row[i])
+                return restore_formula(row[i])
         return ""
 
     def card(self, line: int, row: list[str]) -> ImportedContact:
-        cells = [_restore(row[i]) for i in self.emails if i < len(row)]
+        cells = [restore_formula(row[i]) for i in self.emails if i < len(row)]
         cells.append(self.get(row, "aliases"))
         addresses = [a for cell in cells if cell for a in _SPLIT_ADDRESSES.split(cell)]
         name = self.get(row, "name")
