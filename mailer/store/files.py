@@ -40,7 +40,7 @@ def fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
+def write_atomic(path: Path, payload: bytes | bytearray) -> None:
     """Replace `path` atomically (mode 0600); StoreError saying what to do on failure."""
     tmp = path.parent / f"{tmp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
     try:

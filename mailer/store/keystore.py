@@ -131,16 +131,19 @@ class KeySet:
         self._added.update(numbers)
 
 
-def encode_base(numbers: Iterable[int]) -> bytes:
+def encode_base(numbers: Iterable[int]) -> bytearray:
     return _encode_sorted(array("Q", sorted(set(numbers))))
 
 
-def _encode_sorted(keys: array[int]) -> bytes:
-    """A base of `keys`, sorted and distinct already (changed in place)."""
+def _encode_sorted(keys: array[int]) -> bytearray:
+    """A base of `keys`, sorted and distinct already (changed in place). Built in one
+    buffer: at a million keys each copy of them is 8 MB more at the scan's peak."""
     if sys.byteorder == "little":
         keys.byteswap()
-    body = _HEADER.pack(MAGIC, len(keys)) + keys.tobytes()
-    return body + hashlib.blake2b(body, digest_size=_DIGEST).digest()
+    out = bytearray(_HEADER.pack(MAGIC, len(keys)))
+    out += memoryview(keys).cast("B")
+    out += hashlib.blake2b(out, digest_size=_DIGEST).digest()
+    return out
 
 
 def decode_base(data: bytes, where: Path) -> array[int]:
@@ -153,10 +156,11 @@ def decode_base(data: bytes, where: Path) -> array[int]:
         raise damaged(where, "it is no mailer key file")
     if len(data) != size + 8 * count + _DIGEST:
         raise damaged(where, f"it should hold {count} keys")
-    if hashlib.blake2b(data[:-_DIGEST], digest_size=_DIGEST).digest() != data[-_DIGEST:]:
+    view = memoryview(data)  # slices of it copy nothing (8 MB at a million keys)
+    if hashlib.blake2b(view[:-_DIGEST], digest_size=_DIGEST).digest() != data[-_DIGEST:]:
         raise damaged(where, "its checksum does not match")
     keys = array("Q")
-    keys.frombytes(data[size:-_DIGEST])
+    keys.frombytes(view[size:-_DIGEST])
     if sys.byteorder == "little":
         keys.byteswap()
     return keys
@@ -281,7 +285,7 @@ class KeyFiles:
         """A new base of `keys`, its log merged in (the caller commits it)."""
         return self._write_base(_encode_sorted(keys.merged(())))
 
-    def _write_base(self, payload: bytes) -> KeysRef:
+    def _write_base(self, payload: bytes | bytearray) -> KeysRef:
         # named by its content: the same keys make the same file (a rebuild that finds
         # nothing new leaves every byte of the store as it was)
         ident = payload[-_DIGEST:][:6].hex()

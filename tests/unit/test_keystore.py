@@ -11,8 +11,10 @@ keys never reads them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,6 +74,9 @@ def test_a_base_round_trips_sorted_and_checks_itself(tmp_path: Path) -> None:
     numbers = [5, 2**64 - 1, 0, 77, 5]
     data = keystore.encode_base(numbers)
     assert list(keystore.decode_base(data, tmp_path)) == [0, 5, 77, 2**64 - 1]
+    # the format, byte for byte: magic, count, big-endian keys, digest of all that
+    body = b"MLRKEYS1" + struct.pack(">Q4Q", 4, 0, 5, 77, 2**64 - 1)
+    assert bytes(data) == body + hashlib.blake2b(body, digest_size=16).digest()
     flipped = bytearray(data)
     flipped[20] ^= 1
     with pytest.raises(StoreFormatError, match="checksum does not match"):
