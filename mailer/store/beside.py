@@ -18,7 +18,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from mailer.store.histories import HistoryFiles
+from mailer.store.histories import HistoryFiles, HistoryRef
 from mailer.store.keystore import KeyFiles, KeySet, KeysRef, key_number
 from mailer.store.memory import raw_docs
 from mailer.store.schema import CONTACTS, HISTORY, KEYS, SEEN, Data, blame_the_data, format_error
@@ -37,49 +37,58 @@ class Beside:
 
 
 class HistoryWrite:
-    """The histories of one transaction: read when asked; a change is a new history
-    file, written before the store file (which commits it by naming it)."""
+    """The histories of one transaction: read when asked; a change is appended to the
+    history log (or makes a new base), written before the store file, which commits
+    it by naming it."""
 
     def __init__(self, path: Path, files: HistoryFiles) -> None:
         self._path = path
         self._files = files
+        self._ref: HistoryRef | None = None
         self._months: dict[str, str] | None = None
-        self._new: str | None = None
+        self._new: HistoryRef | None = None
 
     def __call__(self, db: TinyDB) -> Mapping[str, str]:
         """Email -> history, as the store file names them (leftover files removed)."""
         if self._months is None:
-            ident = _history_id(self._path, list(raw_docs(db, HISTORY).values()))
-            self._months = self._files.load(ident)
-            self._files.remove_others(ident)
+            self._ref = _history_ref(self._path, list(raw_docs(db, HISTORY).values()))
+            self._months = self._files.load(self._ref)
+            self._files.remove_others(self._ref)
         return self._months
 
     def put(self, db: TinyDB, changed: Mapping[str, str], gone: Iterable[str] = ()) -> None:
         """Set the histories of `changed` (email -> history) and drop those of `gone`;
         with neither, the histories are not even read."""
-        gone = list(gone)
-        if not changed and not gone:
+        wanted = dict(changed)
+        wanted.update((email, "") for email in gone)
+        if not wanted:
             return
-        months = dict(self(db))
-        months.update(changed)
-        for email in gone:
-            months.pop(email, None)
-        self.replace(db, months)
+        months = self(db)
+        delta = {e: m for e, m in wanted.items() if months.get(e, "") != m}
+        if delta:
+            self._name(db, *self._files.add(self._ref, months, delta))
 
     def replace(self, db: TinyDB, months: Mapping[str, str]) -> None:
-        """Make `months` every history there is."""
-        months = {e: m for e, m in months.items() if m}
-        if months == self(db):
-            return
+        """Make `months` every history there is (a new base)."""
+        kept = {e: m for e, m in months.items() if m}
+        if kept != self(db):
+            self._name(db, self._files.write(kept), kept)
+
+    def _name(self, db: TinyDB, ref: HistoryRef, months: dict[str, str]) -> None:
+        """Make the store file name `ref` (a new base, or a longer log), whose
+        histories are `months`; later changes of this transaction go after it."""
+        self._ref = self._new = ref
         self._months = months
-        self._new = self._files.write(months)
         table = db.table(HISTORY)
         table.truncate()
-        table.insert({"id": self._new, "contacts": len(months)})
+        table.insert(history_doc(ref, len(months)))
 
     def committed(self) -> None:
-        if self._new is not None:
-            self._files.remove_others(self._new)
+        """The store file names what this transaction wrote (run under the lock)."""
+        if self._new is not None and self._months is not None:
+            self._files.remember(self._new, self._months)
+            if self._new.log == 0:
+                self._files.remove_others(self._new)  # the base it replaced
 
 
 class KeysWrite:
@@ -159,13 +168,14 @@ def move_months_to_history_file(path: Path, files: HistoryFiles, data: Data) -> 
     `data`, which the transaction then writes: until it does, the old store stands).
     A history in a document is newer than the file's (an older mailer wrote it)."""
     with blame_the_data(path, data):
-        ident = _history_id(path, list((data.get(HISTORY) or {}).values()))
-    months = dict(files.load(ident))
+        ref = _history_ref(path, list((data.get(HISTORY) or {}).values()))
+    months = dict(files.load(ref))
     for doc in (data.get(CONTACTS) or {}).values():
         text = doc.pop("months", None)
         if isinstance(text, str) and text:
             months[str(doc.get("email", ""))] = text
-    data[HISTORY] = {"1": {"id": files.write(months), "contacts": len(months)}}
+    kept = {e: m for e, m in months.items() if m}
+    data[HISTORY] = {"1": history_doc(files.write(kept), len(kept))}
 
 
 def months_in_docs(data: Data) -> bool:
@@ -182,11 +192,18 @@ def _ref_of(path: Path, docs: Sequence[Mapping[str, Any]]) -> KeysRef | None:
         raise format_error(path, f"{KEYS} document does not name key files ({e})") from None
 
 
-def _history_id(path: Path, docs: Sequence[Mapping[str, Any]]) -> str | None:
-    """The id of the history file the documents of the history table name, if any."""
+def history_doc(ref: HistoryRef, contacts: int) -> dict[str, object]:
+    """The history table's one document: which base, how much of its log, how many."""
+    return {"id": ref.id, "log": ref.log, "contacts": contacts}
+
+
+def _history_ref(path: Path, docs: Sequence[Mapping[str, Any]]) -> HistoryRef | None:
+    """The HistoryRef the documents of the history table name, if any."""
     if not docs:
         return None
-    ident = docs[0].get("id")
+    ident, log = docs[0].get("id"), docs[0].get("log", 0)
     if not isinstance(ident, str) or not ident.isalnum():
         raise format_error(path, f"{HISTORY} document does not name a history file")
-    return ident
+    if type(log) is not int or log < 0:
+        raise format_error(path, f"{HISTORY} document names a log of {log!r} bytes")
+    return HistoryRef(ident, log)

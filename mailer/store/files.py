@@ -68,6 +68,31 @@ def write_atomic(path: Path, payload: bytes | bytearray) -> None:
     fsync_dir(path.parent)
 
 
+def append_at(path: Path, committed: int, data: bytes) -> int:
+    """Append `data` to the log file `path` after its first `committed` bytes, durably;
+    the new committed length. Bytes beyond `committed` were appended by a transaction
+    killed before it wrote the store file: cut off first. StoreError on failure."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        try:
+            os.ftruncate(fd, committed)
+            os.lseek(fd, committed, os.SEEK_SET)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise StoreError(
+            f"cannot write store {path}: {one_line(e.strerror or e)}",
+            hint="check free disk space and that its directory is writable",
+        ) from e
+    if committed == 0:
+        fsync_dir(path.parent)  # the log file may be new
+    return committed + len(data)
+
+
 def remove_beside(store_path: Path, stem: str, keep: Collection[str]) -> None:
     """Remove the files beside the store whose names start with `stem` (and their temp
     files), except those named in `keep`: replaced ones and leftovers of killed writers."""

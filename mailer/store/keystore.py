@@ -30,7 +30,6 @@ import bisect
 import contextlib
 import hashlib
 import heapq
-import os
 import struct
 import sys
 import zlib
@@ -40,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.store.files import FILE_MODE, fsync_dir, remove_beside, write_atomic
+from mailer.store.files import append_at, remove_beside, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -261,21 +260,8 @@ class KeyFiles:
             return ref if ref is not None else self.replace([])
         if ref is None or keys.log_keys + len(new) > max(MIN_LOG_KEYS, len(keys) // 8):
             return self._write_base(_encode_sorted(keys.merged(new)))
-        path = self.log_path(ref.id)
-        record = encode_record(new)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
-        try:
-            os.ftruncate(fd, ref.log)  # bytes of a transaction killed before it committed
-            os.lseek(fd, ref.log, os.SEEK_SET)
-            view = memoryview(record)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if ref.log == 0:
-            fsync_dir(path.parent)  # the log file is new
-        return KeysRef(ref.id, ref.log + len(record), ref.count + len(new))
+        log = append_at(self.log_path(ref.id), ref.log, encode_record(new))
+        return KeysRef(ref.id, log, ref.count + len(new))
 
     def replace(self, numbers: Iterable[int]) -> KeysRef:
         """A new base holding exactly `numbers`, with an empty log (the caller commits it)."""

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from mailer.store import Store, keystore
+from mailer.core import history
+from mailer.store import Store, histories, keystore
 from mailer.store import engine as store_mod
 from tests.unit.test_keystore import (
     BATCH,
@@ -43,6 +44,7 @@ def test_two_processes_scanning_the_same_mail_count_each_message_once(
 ) -> None:
     """Two scanners (the daemon and `mailer scan`) over folders that share mail."""
     monkeypatch.setattr(keystore, "MIN_LOG_KEYS", 3_000)  # new bases while they race
+    monkeypatch.setattr(histories, "MIN_LOG_BYTES", 3_000)  # of the histories too
     pids = []
     for who in range(2):
         pid = os.fork()
@@ -66,6 +68,7 @@ def test_two_processes_scanning_the_same_mail_count_each_message_once(
     assert sum(c.messages_in for c in store.contacts()) == 15_000
     assert store.seen_keys() == {f"{k:016x}" for k in range(15_000)}
     assert key_files(path) == named_files(path)
+    _check_histories(store)
 
 
 def _fork(child: Callable[[int], None]) -> tuple[int, int]:
@@ -100,19 +103,29 @@ def _wait_for(fd: int, signals: int = 1) -> None:
 def _scanner(path: Path, stop_before_store_write: str | None) -> Callable[[int], None]:
     """A child that commits scan batches forever (message k in batch k // BATCH, with
     the last 100 of the batch before again), writing a byte after each commit. With
-    `stop_before_store_write` ("log" or "base") it blocks for good once it wrote such a
-    key file, just before writing the store file that would name it."""
+    `stop_before_store_write` ("log" or "base" of the keys, "history" for the history
+    log) it blocks for good once it wrote such a file, just before writing the store
+    file that would name it."""
 
     def child(notify: int) -> None:
         keystore.MIN_LOG_KEYS = 3_000  # a new base every other batch
+        histories.MIN_LOG_BYTES = 3_000  # and of the histories every few batches
         if stop_before_store_write:
-            written = {"log": False, "base": False}
+            written = {"log": False, "base": False, "history": False}
             real_add, real_write = keystore.KeyFiles.add, store_mod.write_atomic
+            real_history = histories.HistoryFiles.add
 
             def add(self: Any, ref: Any, keys: Any, new: list[int]) -> Any:
                 result = real_add(self, ref, keys, new)
                 written["log" if ref is not None and result.id == ref.id else "base"] = True
                 return result
+
+            def add_history(self: Any, ref: Any, months: Any, changed: Any) -> Any:
+                result = real_history(self, ref, months, changed)
+                written["history"] |= ref is not None and result[0].id == ref.id
+                return result
+
+            histories.HistoryFiles.add = add_history  # type: ignore[method-assign]
 
             def write(p: Path, payload: bytes) -> None:
                 if written[stop_before_store_write]:
@@ -132,22 +145,34 @@ def _scanner(path: Path, stop_before_store_write: str | None) -> Callable[[int],
     return child
 
 
+def _check_histories(store: Store) -> None:
+    """The histories (base and log) hold exactly the mail counted into the contacts."""
+    for c in store.contacts_with_history():
+        assert sum(n_in for n_in, _ in history.load(c.months).values()) == c.messages_in
+
+
 def _check_scanned(path: Path) -> int:
     """The store is exactly what its last committed batch left; its message count."""
     store = Store(path)
     seen = store.stats()["messages_seen"]
     assert seen % BATCH == 0
     assert sum(c.messages_in for c in store.contacts()) == seen
+    _check_histories(store)
     if seen:
         assert store.folder_states()[("imap:test", "INBOX")].last_uid == seen
         assert store.counted(f"{seen - 1:016x}")
     assert not store.counted(f"{seen:016x}")  # nothing of a batch that did not commit
     assert key_files(path) == named_files(path)  # the key read removed leftovers
+    doc = json.loads(path.read_bytes())["history"]["1"]
+    assert {n for n in os.listdir(path.parent) if ".history-" in n} <= {
+        f"{path.name}.history-{doc['id']}",
+        f"{path.name}.history-{doc['id']}.log",
+    }
     assert not [n for n in os.listdir(path.parent) if ".tmp-" in n]
     return seen
 
 
-@pytest.mark.parametrize("moment", ["log", "base"])
+@pytest.mark.parametrize("moment", ["log", "base", "history"])
 def test_a_kill_after_the_key_file_before_the_store_file_loses_nothing(
     path: Path, moment: str
 ) -> None:

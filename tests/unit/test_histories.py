@@ -51,6 +51,13 @@ def history_files(path: Path) -> list[str]:
     return sorted(n for n in os.listdir(path.parent) if f"{path.name}.history-" in n)
 
 
+def named_files(path: Path) -> list[str]:
+    """The history base the store file names, and its log if it names log bytes."""
+    doc = json.loads(path.read_bytes())["history"]["1"]
+    base = f"{path.name}.history-{doc['id']}"
+    return [base, f"{base}.log"] if doc["log"] else [base]
+
+
 def test_the_store_file_follows_the_contacts_not_their_years_of_mail(tmp_path: Path) -> None:
     short, long = Store(tmp_path / "short.json"), Store(tmp_path / "long.json")
     scan(short, mail(1_000, 1, timedelta(days=365)))  # 20 messages a person in one year
@@ -65,7 +72,7 @@ def test_the_store_file_follows_the_contacts_not_their_years_of_mail(tmp_path: P
         assert c.months == "" and c.has_history and c.gap_days is not None
         assert len(c.recent_out) <= 10
     assert long.history("P3@x.example") == months["p3@x.example"]
-    assert len(history_files(long.path)) == 1
+    assert history_files(long.path) == named_files(long.path)
 
 
 def test_only_what_needs_the_histories_reads_them(
@@ -94,7 +101,8 @@ def test_a_merge_joins_the_histories_and_drops_the_other(tmp_path: Path) -> None
     store.merge_contacts("p1@x.example", "p2@x.example")
     assert store.history("p2@x.example") == ""
     assert store.history("p1@x.example") == history.add(a, history.load(b))
-    assert len(history_files(store.path)) == 1  # the replaced one is gone
+    assert Store(store.path).history("p2@x.example") == ""  # read again from the files
+    assert history_files(store.path) == named_files(store.path)
 
 
 def test_an_old_store_with_histories_in_its_contacts_is_moved_on_first_use(
@@ -142,6 +150,111 @@ def test_a_damaged_or_missing_history_file_is_one_line_naming_it(
         target.write_bytes(target.read_bytes()[:100])
     else:
         target.write_text('{"format": "something else", "months": {}}')
+    assert len(Store(store.path).contacts()) == PEOPLE  # listing never needs it
+    with pytest.raises(StoreFormatError) as e:
+        Store(store.path).history("p1@x.example")
+    assert name in str(e.value) and "\n" not in str(e.value)
+    assert "mailer rebuild" in (e.value.hint or "")
+
+
+# -- the history log --------------------------------------------------------------------
+
+
+def later(count: int, seed: int) -> list[Parsed]:
+    """`count` messages after those of `mail` (a next scan), each a new key."""
+    return [
+        Parsed(key=p.key, interactions=tuple(
+            Interaction(i.email, i.name, i.when + timedelta(days=365 * YEARS), i.direction)
+            for i in p.interactions
+        ))
+        for p in mail(count, seed, timedelta(days=30))
+    ]  # fmt: skip
+
+
+def commit(store: Store, parsed: list[Parsed], uid: int) -> None:
+    state = FolderState("imap:test", "INBOX", 7, uid, "2026-01-01T00:00:00Z")
+    store.commit_scan_batch(state, parsed, [])
+
+
+def months_in_files(path: Path) -> dict[str, str]:
+    """The histories as a fresh process reads them from the files."""
+    return {c.email: c.months for c in Store(path).contacts_with_history()}
+
+
+def test_a_few_new_messages_append_to_the_log_and_leave_the_base_alone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(20_000, 6, timedelta(days=365 * YEARS)))
+    base = named_files(store.path)[0]
+    before = (tmp_path / base).read_bytes()
+    log = tmp_path / f"{base}.log"
+    for n in range(3):
+        size = log.stat().st_size if log.exists() else 0
+        commit(store, later(10, 100 + n), 20_000 + n)
+        # the histories of the (at most 10 of 50) people written to, not all of them
+        # (their histories are longer now than in the base, written half way)
+        assert 0 < log.stat().st_size - size < len(before) // 2
+    assert history_files(store.path) == [base, f"{base}.log"] == named_files(store.path)
+    assert (tmp_path / base).read_bytes() == before
+    # what this process holds and what a fresh one reads from base and log agree,
+    # and hold the new mail
+    held = {c.email: c.months for c in store.contacts_with_history()}
+    assert held == months_in_files(store.path)
+    newest = history.month_of(later(1, 100)[0].interactions[0].when)
+    assert any(newest in m for m in held.values())
+
+
+def test_log_bytes_of_a_writer_killed_before_its_commit_are_ignored_then_cut_off(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(2_000, 7, timedelta(days=800)))
+    commit(store, later(10, 200), 2_001)
+    expected = months_in_files(store.path)
+    [_, log] = named_files(store.path)
+    named = (tmp_path / log).stat().st_size
+    with open(tmp_path / log, "ab") as f:  # what a killed writer appended
+        f.write(histories.encode_record({"p1@x.example": "2099-01:9:9"}) + b"\x00half")
+    assert months_in_files(store.path) == expected
+    commit(Store(store.path), later(10, 201), 2_002)
+    after = months_in_files(store.path)
+    assert after["p1@x.example"] != "2099-01:9:9"
+    doc = json.loads(store.path.read_bytes())["history"]["1"]
+    assert (tmp_path / log).stat().st_size == doc["log"] > named  # cut off, then appended
+
+
+def test_the_log_becomes_a_new_base_once_it_outgrows_its_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(histories, "MIN_LOG_BYTES", 600)
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(2_000, 8, timedelta(days=800)))
+    bases = set()
+    for n in range(12):
+        commit(store, later(10, 300 + n), 2_000 + n)
+        bases.add(named_files(store.path)[0])
+        files = named_files(store.path)
+        assert history_files(store.path) == files  # no file left behind
+        if len(files) == 2:  # base and log: the log within its share
+            base, log = ((tmp_path / name).stat().st_size for name in files)
+            assert log <= max(600, base // 8)
+    assert len(bases) > 2
+    assert {c.email: c.months for c in store.contacts_with_history()} == months_in_files(store.path)
+
+
+@pytest.mark.parametrize("damage", ["missing", "cut short", "checksum"])
+def test_a_damaged_history_log_is_one_line_naming_it(tmp_path: Path, damage: str) -> None:
+    store = Store(tmp_path / "mailer.json")
+    scan(store, mail(500, 9, timedelta(days=400)))
+    commit(store, later(10, 400), 501)
+    [_, name] = named_files(store.path)
+    target = tmp_path / name
+    data = target.read_bytes()
+    if damage == "missing":
+        target.unlink()
+    elif damage == "cut short":
+        target.write_bytes(data[:-3])
+    else:
+        target.write_bytes(data[:10] + bytes([data[10] ^ 1]) + data[11:])
     assert len(Store(store.path).contacts()) == PEOPLE  # listing never needs it
     with pytest.raises(StoreFormatError) as e:
         Store(store.path).history("p1@x.example")
