@@ -15,7 +15,7 @@ import pytest
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from tests.support.dovecot import Dovecot, ImapUser, ServerUnavailable
+from tests.support.dovecot import Dovecot, DovecotError, ImapUser, ServerUnavailable
 from tests.support.servers import require_or_skip
 
 UTC = dt.UTC
@@ -211,3 +211,29 @@ def test_wrong_password_fails_fast(imap_user: ImapUser) -> None:
 def test_corpus_dir_is_the_shared_corpus(corpus_dir: Path) -> None:
     assert corpus_dir.name == "corpus" and corpus_dir.parent.name == "shared"
     assert any(corpus_dir.iterdir())
+
+
+def test_sdbox_storage_holds_appended_mail_and_refuses_maildir_files() -> None:
+    """The bench's default server (an indexed store), and the one thing it cannot do."""
+    server = Dovecot(storage="sdbox")
+    try:
+        server.start()
+    except ServerUnavailable as e:
+        server.close()
+        require_or_skip(str(e))
+    try:
+        user = server.new_account()
+        when = [dt.datetime(2023, 5, 1, 12, i, tzinfo=UTC) for i in range(3)]
+        uids = user.append("Sent", [message(i) for i in range(3)], internaldates=when)
+        with user.connect() as c:
+            assert c.select_folder("Sent", readonly=True)[b"EXISTS"] == 3
+            assert subjects(c, uids) == [b"Subject: message 0", b"Subject: message 1",
+                                         b"Subject: message 2"]  # fmt: skip
+        assert (server.home(user.username) / "sdbox").is_dir()
+        assert not (server.home(user.username) / "Maildir").exists()
+        with pytest.raises(DovecotError, match="Maildir"):
+            user.write_maildir("INBOX", [message(9)])
+    finally:
+        server.close()
+    with pytest.raises(ValueError, match="storage"):
+        Dovecot(storage="mbox")

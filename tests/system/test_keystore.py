@@ -7,6 +7,7 @@ scanners. The in-process tests are in tests/unit/test_keystore.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -136,7 +137,9 @@ def _scanner(path: Path, stop_before_store_write: str | None) -> Callable[[int],
             keystore.KeyFiles.add = add  # type: ignore[method-assign]
             store_mod.write_atomic = write  # type: ignore[assignment]
         store = Store(path)
-        while True:
+        # A stopping writer meets its moment within 50 batches, or ends: the parent
+        # then reads the end of the pipe and fails, where it would wait for good.
+        for _ in range(50) if stop_before_store_write else itertools.count():
             n = store.stats()["messages_seen"] // BATCH
             batch = parsed(max(n * BATCH - 100, 0), BATCH + min(n * BATCH, 100))
             store.commit_scan_batch(position((n + 1) * BATCH), batch, [])
