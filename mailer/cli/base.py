@@ -6,7 +6,9 @@ exit code of SPEC section 11 (1 runtime, 2 usage or config).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
 import traceback
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -42,6 +44,9 @@ CONTACT_COLUMNS = (
 # reference counting (store documents and contacts form no cycles); a scan, which
 # may read a million messages, collects once per batch (mailer.scan).
 COLLECTING = frozenset({"run", "web"})
+# A short command (any other) also ends without Python's teardown (main, _leave).
+_short = False
+_kept: Ctx | None = None  # its store and what was read from it: left to the kernel to free
 
 
 class Ctx:
@@ -168,8 +173,11 @@ report_format_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Keep your professional network alive from the mailbox you already have."""
+    global _short, _kept
     ctx.obj = Ctx(config_path, verbose)
-    if ctx.invoked_subcommand not in COLLECTING and gc.isenabled():
+    _short = ctx.invoked_subcommand not in COLLECTING
+    _kept = ctx.obj if _short else None
+    if _short and gc.isenabled():
         gc.disable()
         ctx.call_on_close(gc.enable)  # CliRunner runs many commands in one process
     clock.now()  # a bad MAILER_NOW fails every command up front, not halfway through
@@ -194,7 +202,27 @@ def main() -> None:
         _fail("error: no answer to a question (input ended); give the answers as options", 2)
     except click.ClickException as e:
         _fail(f"error: {one_line(e.format_message())}", e.exit_code)
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if _short:
+        _leave(code)
+    sys.exit(code)
+
+
+def _leave(code: int) -> NoReturn:
+    """End a short command now: output flushed, without Python's teardown.
+
+    Every file the command wrote is closed by then (the store renamed into
+    place, fsync'd). What is left is memory: the store as read, its histories
+    and keys, hundreds of thousands of objects that Python would free one by
+    one and walk with its collector at exit (0.05 s of a scan that finds 100
+    new messages at 20,000 contacts); the kernel frees them at once.
+    """
+    if "logging" in sys.modules:
+        sys.modules["logging"].shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (`| head`)
+            stream.flush()
+    os._exit(code)
 
 
 _GLOBAL_FLAGS = ("-v", "--verbose")
