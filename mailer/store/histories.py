@@ -185,12 +185,16 @@ class HistoryFiles:
                 after.pop(email, None)
         if ref is None:
             return self.write(after), after
-        record = encode_record(changed)
         try:
             base = os.stat(self.path(ref.id)).st_size
         except OSError:
             base = 0
-        if ref.log + len(record) > max(MIN_LOG_BYTES, base // 8):
+        room = max(MIN_LOG_BYTES, base // 8) - ref.log
+        # the histories alone overflow it (a first scan's batch changes most): no record
+        if sum(map(len, changed.values())) > room:
+            return self.write(after), after
+        record = encode_record(changed)
+        if len(record) > room:
             return self.write(after), after
         new = HistoryRef(ref.id, append_at(self.log_path(ref.id), ref.log, record))
         return new, after
