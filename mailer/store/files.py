@@ -10,11 +10,11 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from mailer.errors import StoreError, one_line
+from mailer.errors import StoreError, StoreFormatError, one_line
 
 try:
     import orjson
@@ -91,6 +91,24 @@ def append_at(path: Path, committed: int, data: bytes) -> int:
     if committed == 0:
         fsync_dir(path.parent)  # the log file may be new
     return committed + len(data)
+
+
+def read_log(
+    path: Path, start: int, end: int, damaged: Callable[[Path, str], StoreFormatError]
+) -> bytes:
+    """Bytes `start` to `end` of the log file `path` (`end`: the length the store file
+    names); `damaged(path, why)` is raised when it is missing, unreadable or shorter."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(end - start)
+    except FileNotFoundError:
+        raise damaged(path, "it is missing") from None
+    except OSError as e:
+        raise damaged(path, one_line(e.strerror or e)) from None
+    if len(data) != end - start:
+        raise damaged(path, f"it is shorter than the {end} bytes the store names")
+    return data
 
 
 def remove_beside(store_path: Path, stem: str, keep: Collection[str]) -> None:

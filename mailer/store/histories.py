@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.store.files import append_at, json_bytes, json_value, remove_beside, write_atomic
+from mailer.store.files import (
+    append_at,
+    json_bytes,
+    json_value,
+    read_log,
+    remove_beside,
+    write_atomic,
+)
 
 FORMAT = "mailer-history-1"
 _LEN = struct.Struct(">I")  # a log record's length, and its CRC-32 at the end
@@ -146,18 +153,7 @@ class HistoryFiles:
         return months
 
     def _read_log(self, ref: HistoryRef, start: int) -> bytes:
-        path = self.log_path(ref.id)
-        try:
-            with open(path, "rb") as f:
-                f.seek(start)
-                data = f.read(ref.log - start)
-        except FileNotFoundError:
-            raise damaged(path, "it is missing") from None
-        except OSError as e:
-            raise damaged(path, one_line(e.strerror or e)) from None
-        if len(data) != ref.log - start:
-            raise damaged(path, f"it is shorter than the {ref.log} bytes the store names")
-        return data
+        return read_log(self.log_path(ref.id), start, ref.log, damaged)
 
     def write(self, months: Mapping[str, str]) -> HistoryRef:
         """A new base of `months` (empty histories left out), with an empty log."""

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.store.files import append_at, remove_beside, write_atomic
+from mailer.store.files import append_at, read_log, remove_beside, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -242,15 +242,7 @@ class KeyFiles:
         if ref.log == start:
             return []
         path = self.log_path(ref.id)
-        try:
-            with open(path, "rb") as f:
-                f.seek(start)
-                data = f.read(ref.log - start)
-        except FileNotFoundError:
-            raise damaged(path, "it is missing") from None
-        if len(data) != ref.log - start:
-            raise damaged(path, f"it is shorter than the {ref.log} bytes the store names")
-        return decode_log(data, path)
+        return decode_log(read_log(path, start, ref.log, damaged), path)
 
     def add(self, ref: KeysRef | None, keys: KeySet, new: list[int]) -> KeysRef:
         """Write `new` keys (none of them in `keys`, the set `ref` names) and return the
