@@ -44,9 +44,9 @@ CONTACT_COLUMNS = (
 # reference counting (store documents and contacts form no cycles); a scan, which
 # may read a million messages, collects once per batch (mailer.scan).
 COLLECTING = frozenset({"run", "web"})
-# A short command (any other) also ends without Python's teardown (main, _leave).
-_short = False
-_kept: Ctx | None = None  # its store and what was read from it: left to the kernel to free
+# A short command (any other) also ends without Python's teardown (main, _leave):
+# its Ctx (the store and what was read from it) is kept here, left to the kernel to free.
+_kept: Ctx | None = None
 
 
 class Ctx:
@@ -173,11 +173,11 @@ report_format_option = click.option(
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
     """Keep your professional network alive from the mailbox you already have."""
-    global _short, _kept
+    global _kept
     ctx.obj = Ctx(config_path, verbose)
-    _short = ctx.invoked_subcommand not in COLLECTING
-    _kept = ctx.obj if _short else None
-    if _short and gc.isenabled():
+    short = ctx.invoked_subcommand not in COLLECTING
+    _kept = ctx.obj if short else None
+    if short and gc.isenabled():
         gc.disable()
         ctx.call_on_close(gc.enable)  # CliRunner runs many commands in one process
     clock.now()  # a bad MAILER_NOW fails every command up front, not halfway through
@@ -203,7 +203,7 @@ def main() -> None:
     except click.ClickException as e:
         _fail(f"error: {one_line(e.format_message())}", e.exit_code)
     code = code if isinstance(code, int) else 0
-    if _short:
+    if _kept is not None:
         _leave(code)
     sys.exit(code)
 

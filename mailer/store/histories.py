@@ -93,12 +93,17 @@ def apply_log(months: dict[str, str], data: bytes, where: Path) -> None:
             raise damaged(where, one_line(e)) from None
         if not isinstance(record, dict) or not all(type(v) is str for v in record.values()):
             raise damaged(where, f"the record at byte {at} is not of histories")
-        for email, text in record.items():
-            if text:
-                months[email] = text
-            else:
-                months.pop(email, None)
+        _apply(months, record)
         at = end + _LEN.size
+
+
+def _apply(months: dict[str, str], changed: Mapping[str, str]) -> None:
+    """Set the histories of `changed` in `months`; "" removes one."""
+    for email, text in changed.items():
+        if text:
+            months[email] = text
+        else:
+            months.pop(email, None)
 
 
 class HistoryFiles:
@@ -174,11 +179,7 @@ class HistoryFiles:
         and the histories it names. Appends to the log, or writes a new base of all
         histories when the log would outgrow its share."""
         after = dict(months)
-        for email, text in changed.items():
-            if text:
-                after[email] = text
-            else:
-                after.pop(email, None)
+        _apply(after, changed)
         if ref is None:
             return self.write(after), after
         try:
@@ -198,10 +199,6 @@ class HistoryFiles:
     def remember(self, ref: HistoryRef, months: dict[str, str]) -> None:
         """The store file now names `ref`, whose histories are `months`."""
         self._cache = (ref, months)
-
-    def forget(self) -> None:
-        """Drop what this process remembers (a transaction that did not commit)."""
-        self._cache = None
 
     def remove_others(self, ref: HistoryRef | None) -> None:
         """Remove history files not of `ref` (replaced ones, leftovers of killed writers)."""
