@@ -30,6 +30,7 @@ from typing import Any
 
 from mailer.errors import StoreFormatError
 from mailer.model import CommandRecord, Contact, DraftRecord, FolderState, Intro, LogEntry
+from mailer.model.contact import PAIRS
 
 CONTACTS = "contacts"
 FOLDERS = "folders"
@@ -118,7 +119,29 @@ def _field_types(table: str) -> dict[str, Any]:
             out[f.name] = tuple(
                 t for a in args for t in (simple.get(a) or (type(None),))
             )  # nested models, dicts and Literal are left to their readers
+    if table == CONTACTS:
+        out.update((packed, _Pair(out[a])) for packed, (a, _) in PAIRS.items())
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Pair:
+    """A stored [in, out] pair (Contact's PAIRS), each of these types."""
+
+    types: tuple[type, ...]
+
+    def problem(self, value: object) -> str | None:
+        if not isinstance(value, list) or len(value) != 2:
+            return f"{json_kind(value)}, not a pair [in, out]"
+        bad = next((v for v in value if not _is(v, self.types)), _NONE)
+        return None if bad is _NONE else f"a pair holding {json_kind(bad)}"
+
+
+_NONE = object()
+
+
+def _is(value: object, types_: tuple[type, ...]) -> bool:
+    return isinstance(value, types_) and (bool in types_ or not isinstance(value, bool))
 
 
 def _document_problem(table: str, doc: Mapping[str, Any]) -> str | None:
@@ -133,7 +156,10 @@ def _document_problem(table: str, doc: Mapping[str, Any]) -> str | None:
         if allowed is _STR_LIST:
             if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
                 return f"has {name!r} = {json_kind(value)}, not a list of strings"
-        elif not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        elif isinstance(allowed, _Pair):
+            if (problem := allowed.problem(value)) is not None:
+                return f"has {name!r} = {problem}"
+        elif not _is(value, allowed):
             return f"has {name!r} = {json_kind(value)}"
     if table == CONTACTS and not doc["email"]:
         return "has an empty 'email'"

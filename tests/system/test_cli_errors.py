@@ -222,6 +222,10 @@ TWO_WAY = {  # a contact the rules and introductions look at
         ({"1": {"email": "a@x.org", "tags": 5}}, "contacts document 1 has 'tags' = a number"),
         # reads without error, and fails in the rules: named all the same
         ({"1": {**TWO_WAY, "trust": "3"}}, "contacts document 1 has 'trust' = a string"),
+        (
+            {"1": {**TWO_WAY, "messages": [1]}},
+            "contacts document 1 has 'messages' = an array, not a pair [in, out]",
+        ),
     ],
 )
 def test_a_store_of_the_wrong_shape_is_one_line_naming_the_document(

@@ -103,10 +103,11 @@ def _age(store: Store, wrong: str) -> None:
     history file), with a count gone wrong."""
     data = _tables(store)
     for doc in data["contacts"].values():
-        for name in ("months", "gap_days", "weight_at", "weight_in", "weight_out"):
+        for name in ("months", "gap_days", "weight_at", "weight"):
             doc.pop(name, None)
         if doc["email"] == wrong:
-            doc["messages_in"] = doc.get("messages_in", 0) + 7
+            n_in, n_out = doc.get("messages", (0, 0))
+            doc["messages"] = [n_in + 7, n_out]
     data.pop("history", None)
     store.path.write_text(json.dumps(data))
     for p in store.path.parent.glob(store.path.name + ".history-*"):

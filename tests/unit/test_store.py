@@ -115,6 +115,65 @@ def test_contacts_round_trip(path: Path) -> None:
     assert len(Store(path).contacts()) == 2
 
 
+def test_both_directions_are_stored_as_pairs_and_older_documents_read_the_same(
+    path: Path,
+) -> None:
+    both = Contact(
+        email="a@x.org",
+        last_inbound="2026-01-01T00:00:00Z",
+        last_outbound="2026-01-02T00:00:00Z",
+        messages_in=3,
+        messages_out=2,
+        weight_in=1.25,
+        weight_out=0.5,
+    )
+    only_in = Contact(email="b@x.org", last_inbound="2026-01-03T00:00:00Z", messages_in=1)
+    older = {  # as stores before the pairs hold them
+        "email": "c@x.org",
+        "last_inbound": "2026-01-01T00:00:00Z",
+        "messages_in": 4,
+        "weight_out": 0.75,
+    }
+    path.write_text(json.dumps({"contacts": {"1": older}}))
+    store = Store(path)
+    store.update_contacts(lambda cs: [both, only_in])
+    docs = json.loads(path.read_text())["contacts"]
+    assert docs["1"] == older  # left as it was until it changes
+    assert docs["2"] == {
+        "email": "a@x.org",
+        "messages": [3, 2],
+        "last_mail": ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"],
+        "weight": [1.25, 0.5],
+    }
+    assert docs["3"] == {
+        "email": "b@x.org",
+        "messages": [1, 0],
+        "last_mail": ["2026-01-03T00:00:00Z", None],
+    }
+    c = Store(path).contact("c@x.org")
+    assert c is not None
+    assert (c.messages_in, c.messages_out, c.last_inbound, c.last_outbound) == (
+        4,
+        0,
+        "2026-01-01T00:00:00Z",
+        None,
+    )
+    assert (c.weight_in, c.weight_out) == (0.0, 0.75)
+    assert Store(path).contacts() == [both, only_in, c]
+    store.update_contact("c@x.org", trust=1)
+    assert json.loads(path.read_text())["contacts"]["1"] == {
+        "email": "c@x.org",
+        "trust": 1,
+        "messages": [4, 0],
+        "last_mail": ["2026-01-01T00:00:00Z", None],
+        "weight": [0.0, 0.75],
+    }
+    # a later version's fields are kept beside the pairs
+    future = Contact.from_doc({**docs["2"], "later": 1})
+    assert (future.messages_out, future.extra) == (2, {"later": 1})
+    assert future.to_doc() == {**docs["2"], "later": 1}
+
+
 def test_meta_and_folder_state_round_trip(path: Path) -> None:
     store = Store(path)
     store.meta_set("drafts.last_run", "2024-06-01T08:30:00Z")
@@ -210,6 +269,11 @@ WRONG_SHAPES = [
         "contacts document 7 has 'tags' = a number",
     ),
     (
+        {"contacts": {"2": {"email": "a@x.org", "last_mail": "2026-01-01T00:00:00Z"}}},
+        "contacts",
+        "contacts document 2 has 'last_mail' = a string, not a pair [in, out]",
+    ),
+    (
         {"commands": {"3": {"key": "k", "sender": "x"}}},
         "commands",
         "commands document 3 has no 'message_id'",
@@ -256,6 +320,8 @@ def test_a_store_of_the_wrong_shape_is_one_line_naming_the_document(
         ({"email": 5}, "has 'email' = a number"),
         ({"email": "a@x.org", "name_fixed": "yes"}, "has 'name_fixed' = a string"),
         ({"email": "a@x.org", "aliases": "b@x.org"}, "has 'aliases' = a string, not a list"),
+        ({"email": "a@x.org", "messages": ["3", 1]}, "has 'messages' = a pair holding a string"),
+        ({"email": "a@x.org", "weight": [True, 1]}, "has 'weight' = a pair holding true/false"),
     ],
 )
 def test_check_shape_names_a_field_of_the_wrong_type_that_reads_without_error(
