@@ -79,12 +79,12 @@ def _days_since(when: str | None, now: datetime) -> int:
 
 def _why_owed(j: Judgement) -> str:
     days = _days_since(j.since, j.now)
-    return f"their message of {(j.since or '')[:10]} has waited {days} days for your reply"
+    return f"the message they sent on {(j.since or '')[:10]} has waited {days} days for your reply"
 
 
 def _why_fresh(j: Judgement) -> str:
     days = _days_since(j.since, j.now)
-    return f"their message of {(j.since or '')[:10]} is {days} days old: answer it"
+    return f"the message they sent on {(j.since or '')[:10]} is {days} days old: answer it"
 
 
 def _why_one_sided(j: Judgement) -> str:

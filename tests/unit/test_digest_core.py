@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from mailer.core import digest as core
 from mailer.core.apply import apply_commands
-from mailer.core.commands import VERBS, parse_commands, parse_line
+from mailer.core.commands import VERBS, near_verb, parse_commands, parse_line
 from mailer.core.mailtext import MARK, read_mail
 from mailer.core.plan import plan
 from mailer.core.ruleset import Rules
@@ -374,6 +374,18 @@ def test_only_the_reply_lines_read_as_commands() -> None:
     assert "weed anna@a.example" not in d.reply_lines
     assert "NOT DONE: done zed -> done: no contact 'zed'" in body
     assert "ok: snooze cleo@c.example 2w" in body
+
+
+def test_no_line_of_the_digests_own_starts_like_a_command() -> None:
+    # A line starting with a command word or a typo of one reads as a mistyped command
+    # once the next word names someone ("Their mail ..." with a contact called Mail).
+    d = build()
+    for line in render(d)[1].splitlines():
+        words = line.split()
+        if not words or line.strip() in d.reply_lines or any(w.endswith(":") for w in words[:2]):
+            continue  # a label ("NOT DONE: ...") is never read as a command
+        first = words[0].strip("-=(\"'")
+        assert first.lower() not in VERBS and near_verb(first) is None, line
 
 
 def test_the_how_to_reply_paragraph_depends_on_the_command_address() -> None:
