@@ -17,6 +17,7 @@ from mailer.cli.base import (
     find_contact,
     format_option,
     pass_ctx,
+    show,
     tier_name,
 )
 from mailer.core.contacts import tag_list
@@ -88,7 +89,7 @@ def contacts_list(
         listed_only=not (everyone or lane),
         detail=fmt != "table" or sort in NEEDS_DETAIL,
     )
-    click.echo(render(select(rows, query), CONTACT_COLUMNS, fmt))
+    show(render(select(rows, query), CONTACT_COLUMNS, fmt))
 
 
 @contacts.command("show")
@@ -126,7 +127,7 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
                 value = ("\n" + " " * (width + 2)).join(lines)
             click.echo(f"{k.ljust(width)}  {clean_text(str(value))}")
     else:
-        click.echo(render([row], list(row), fmt))
+        show(render([row], list(row), fmt))
 
 
 BOOK_FORMATS = ("vcard", "csv")  # what mailer.addressbook reads and writes

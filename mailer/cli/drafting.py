@@ -14,6 +14,7 @@ from mailer.cli.base import (
     format_option,
     pass_ctx,
     report_format_option,
+    show,
 )
 from mailer.core.drafted import STATES as DRAFT_STATES
 from mailer.output import json_document, render
@@ -90,7 +91,7 @@ def due(obj: Ctx, fmt: str) -> None:
     if fmt == "table" and not rows:
         click.echo("nobody is due")
         return
-    click.echo(render(rows, DUE_COLUMNS, fmt))
+    show(render(rows, DUE_COLUMNS, fmt))
 
 
 @cli.group()
@@ -191,7 +192,7 @@ def drafts_list(obj: Ctx, fmt: str, states: tuple[str, ...]) -> None:
     if fmt == "table" and not rows:
         click.echo("no drafts written yet" if not states else "no drafts in that state")
         return
-    click.echo(render(rows, DRAFT_COLUMNS, fmt))
+    show(render(rows, DRAFT_COLUMNS, fmt))
 
 
 @drafts.command("preview")

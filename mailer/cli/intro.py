@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from mailer import clock
-from mailer.cli.base import Ctx, cli, format_option, pass_ctx
+from mailer.cli.base import Ctx, cli, format_option, pass_ctx, show
 from mailer.output import render
 
 INTRO_COLUMNS = ("a", "b", "state", "asked", "answers", "outcome", "note")
@@ -74,7 +74,7 @@ def intro_suggest(obj: Ctx, fmt: str, limit: int | None) -> None:
     if not rows and fmt == "table":
         click.echo("no suggestions: introductions need tags and trust >= intros.min_trust on both")
         return
-    click.echo(render(rows, SUGGEST_COLUMNS, fmt))
+    show(render(rows, SUGGEST_COLUMNS, fmt))
 
 
 @intro.command("list")
@@ -88,7 +88,7 @@ def intro_list(obj: Ctx, fmt: str, open_only: bool) -> None:
     rows = [_intro_row(i) for i in intros.listing(obj.app, clock.now())]
     if open_only:
         rows = [r for r in rows if r["state"] == "asked"]
-    click.echo(render(rows, INTRO_COLUMNS, fmt))
+    show(render(rows, INTRO_COLUMNS, fmt))
 
 
 @intro.command("ask")

@@ -7,7 +7,7 @@ import dataclasses
 import click
 
 from mailer import clock
-from mailer.cli.base import Ctx, cli, format_option, pass_ctx
+from mailer.cli.base import Ctx, cli, format_option, pass_ctx, show
 from mailer.config import Config
 from mailer.errors import UsageError
 from mailer.output import render
@@ -91,7 +91,7 @@ def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
             "undoes": list(r.undoes),
         }
         rows.append(row)
-    click.echo(render(rows, COMMAND_COLUMNS, fmt))
+    show(render(rows, COMMAND_COLUMNS, fmt))
 
 
 @commands.command("undo")

@@ -9,7 +9,16 @@ from typing import Any
 import click
 
 from mailer import clock
-from mailer.cli.base import Ctx, check_trust, cli, find_contact, format_option, pass_ctx, tier_name
+from mailer.cli.base import (
+    Ctx,
+    check_trust,
+    cli,
+    find_contact,
+    format_option,
+    pass_ctx,
+    show,
+    tier_name,
+)
 from mailer.core.contacts import tag_list
 from mailer.errors import UsageError
 from mailer.output import render
@@ -230,7 +239,7 @@ def seed(
         click.echo("no new contacts to triage")
         return
     suggested = suggested_tier(rules)
-    click.echo(render([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt))
+    show(render([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt))
 
 
 def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
@@ -300,7 +309,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         if fmt == "table" and not rows:
             click.echo("nothing to weed")
             return
-        click.echo(render(rows, WEED_COLUMNS, fmt))
+        show(render(rows, WEED_COLUMNS, fmt))
         return
 
     def status_of(c: Any) -> str:

@@ -86,9 +86,15 @@ def matches(row: dict[str, Any], query: Query) -> bool:
 
 def select(rows: Iterable[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
     """The rows `query` asks for, in its order, at most `query.limit` of them."""
-    kept = [r for r in rows if matches(r, query)]
+    if query.status or query.lane or query.tier or query.tags or query.search:
+        kept = [r for r in rows if matches(r, query)]
+    else:
+        kept = list(rows)
     if query.sort is None:
-        kept.sort(key=lambda r: (r.get("last_contact") or "", r.get("email") or ""), reverse=True)
+        # Two stable sorts, each on one string, instead of one on a pair: the rows come
+        # sorted by address, so the first costs next to nothing.
+        kept.sort(key=lambda r: r.get("email") or "", reverse=True)
+        kept.sort(key=lambda r: r.get("last_contact") or "", reverse=True)
         if query.reverse:
             kept.reverse()
     else:

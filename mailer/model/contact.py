@@ -193,15 +193,19 @@ def _known_doc_reader() -> Callable[[dict[str, Any]], Contact]:
     lists made tuples. A field the document leaves out reads as its default, the
     class attribute the dataclass leaves for it (every field but `extra` has one).
     """
+    defaults: dict[str, Any] = {"email": None}
+    defaults.update(_PLAIN_DEFAULTS)
+    defaults.update((name, ()) for name in _TUPLE_FIELDS)
     new, set_, unpack = object.__new__, _set, _unpack
 
     def read(doc: dict[str, Any]) -> Contact:
         c = new(Contact)
-        values = doc.copy()
+        values = defaults.copy()
         values["email"] = doc["email"]  # required: a KeyError names the bad document
+        values.update(doc)
         unpack(values)
         for name in _TUPLE_FIELDS:
-            v = values.get(name, ())
+            v = values[name]
             if v.__class__ is not tuple:
                 values[name] = tuple(v) if v else ()
         values["extra"] = {}
