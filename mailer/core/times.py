@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from mailer.model.times import day_text
+
 
 def stored_time(text: str | None) -> datetime | None:
     """Parse a stored timestamp as UTC; a damaged value counts as absent."""
@@ -37,4 +39,4 @@ def zone(name: str) -> tzinfo:
 
 def date_text(when: datetime) -> str:
     """`2026-03-04`: the UTC date of `when`, as keys and reasons show it."""
-    return when.date().isoformat()
+    return day_text(when)
