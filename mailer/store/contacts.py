@@ -163,12 +163,13 @@ def put_contacts(
     if not new:
         return 0, 0
     inserted = updated = 0
-    next_id = max(map(int, docs), default=0) + 1
+    next_id = 0  # found when first needed: most commits only update
     for email, doc in new.items():
         if email in ids:
             docs[ids[email]] = doc
             updated += 1
         else:
+            next_id = next_id or max(map(int, docs), default=0) + 1
             docs[str(next_id)] = doc
             next_id += 1
             inserted += 1

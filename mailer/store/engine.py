@@ -44,7 +44,15 @@ from mailer.store.files import DIR_MODE, FILE_MODE, json_bytes, json_value, tmp_
 from mailer.store.histories import HistoryFiles
 from mailer.store.keystore import KeyFiles
 from mailer.store.memory import MemoryStorage
-from mailer.store.schema import SEEN, Data, blame_the_data, format_error, json_kind, shape_error
+from mailer.store.schema import (
+    HISTORY,
+    SEEN,
+    Data,
+    blame_the_data,
+    format_error,
+    json_kind,
+    shape_error,
+)
 
 T = TypeVar("T")
 
@@ -206,7 +214,7 @@ class StoreFile:
             if data.get(SEEN):
                 move_seen_to_key_files(self.path, self._keys, data)
                 storage.changed = True
-            if months_in_docs(data):
+            if HISTORY not in data and months_in_docs(data):  # a store from before histories
                 move_months_to_history_file(self.path, self._histories, data)
                 storage.changed = True
             try:
