@@ -18,7 +18,6 @@ import click
 
 from mailer.cli.base import Ctx, cli, pass_ctx, report_format_option
 from mailer.config import find_path, starter
-from mailer.config import unit as systemd_unit
 from mailer.errors import UsageError
 from mailer.output import json_document
 
@@ -149,6 +148,7 @@ def init(
 ) -> None:
     """Write a starter config (asks what the options do not say); --systemd: a user unit too."""
     from mailer.config import localzone
+    from mailer.config import unit as systemd_unit  # here: its importlib.resources is costly
 
     path = find_path(obj.config_path)
     systemd = systemd or unit_path is not None
@@ -261,6 +261,7 @@ def _write_private(path: Path, text: str) -> None:
 def _write_unit(obj: Ctx, config_path: Path, unit: Path) -> None:
     """The unit for this config: the store's folder made now (the unit can write
     only folders that exist when it starts), the drafts Maildir when there is one."""
+    from mailer.config import unit as systemd_unit
     config = obj.config  # the file just written or kept: it must load
     store_dir = config.store.path.expanduser().absolute().parent
     store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
