@@ -262,6 +262,7 @@ def _write_unit(obj: Ctx, config_path: Path, unit: Path) -> None:
     """The unit for this config: the store's folder made now (the unit can write
     only folders that exist when it starts), the drafts Maildir when there is one."""
     from mailer.config import unit as systemd_unit
+
     config = obj.config  # the file just written or kept: it must load
     store_dir = config.store.path.expanduser().absolute().parent
     store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
