@@ -47,6 +47,11 @@ class Query:
     reverse: bool = False
     limit: int | None = None
 
+    @property
+    def filters(self) -> bool:
+        """Whether any filter is set (`matches` reads these and only these)."""
+        return bool(self.status or self.lane or self.tier or self.tags or self.search)
+
     def __post_init__(self) -> None:
         if self.sort is not None and self.sort not in SORT_FIELDS:
             raise ValueError(f"cannot sort by {self.sort!r} (one of {', '.join(SORT_FIELDS)})")
@@ -86,10 +91,7 @@ def matches(row: dict[str, Any], query: Query) -> bool:
 
 def select(rows: Iterable[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
     """The rows `query` asks for, in its order, at most `query.limit` of them."""
-    if query.status or query.lane or query.tier or query.tags or query.search:
-        kept = [r for r in rows if matches(r, query)]
-    else:
-        kept = list(rows)
+    kept = [r for r in rows if matches(r, query)] if query.filters else list(rows)
     if query.sort is None:
         # Two stable sorts, each on one string, instead of one on a pair: the rows come
         # sorted by address, so the first costs next to nothing.

@@ -199,23 +199,13 @@ def _known_doc_reader() -> Callable[[dict[str, Any]], Contact | None]:
     defaults.update(_PLAIN_DEFAULTS)
     defaults.update((name, ()) for name in _TUPLE_FIELDS)
     n_fields = len(defaults)
-    new, set_ = object.__new__, _set
-    (p1, (p1_in, p1_out)), (p2, (p2_in, p2_out)), (p3, (p3_in, p3_out)) = _PAIR_ITEMS
+    new, set_, unpack = object.__new__, _set, _unpack
 
     def read(doc: dict[str, Any]) -> Contact | None:
         values = defaults.copy()
         values["email"] = doc["email"]  # required: a KeyError names the bad document
         values.update(doc)
-        # the pairs, unrolled: this runs per contact
-        pair = values.pop(p1, None)
-        if pair is not None:
-            values[p1_in], values[p1_out] = pair
-        pair = values.pop(p2, None)
-        if pair is not None:
-            values[p2_in], values[p2_out] = pair
-        pair = values.pop(p3, None)
-        if pair is not None:
-            values[p3_in], values[p3_out] = pair
+        unpack(values)
         if len(values) != n_fields:
             return None
         for name in _TUPLE_FIELDS:
