@@ -18,9 +18,11 @@ import click
 from mailer import __version__, clock
 from mailer.config import Config, load
 from mailer.errors import ConfigError, MailerError, UsageError, one_line
-from mailer.output import FORMATS
+from mailer.output import FORMATS, render_lines
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from mailer.app import App
 
 CONTACT_COLUMNS = (
@@ -77,14 +79,29 @@ class Ctx:
         return self._app
 
 
-def show(text: str) -> None:
-    """Print rows as `output.render` made them.
+_LINES_A_WRITE = 200  # a JSON listing's rows: 100 KB or so, memory used again and again
+
+
+def show(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Print `rows` as `fmt` (`output.render_lines`), some lines at a time.
 
     Without click's stripping of escape sequences for a pipe, a regex over the
     whole text (a tenth of a 20,000-contact JSON listing): rendered rows hold
     none, as JSON escapes control characters and tables and CSV clean them.
     """
-    click.echo(text, color=True)
+    batch: list[str] = []
+    try:
+        for line in render_lines(rows, columns, fmt):
+            batch.append(line)
+            if len(batch) == _LINES_A_WRITE:
+                click.echo("\n".join(batch), color=True)
+                batch.clear()
+        if batch:
+            click.echo("\n".join(batch), color=True)
+    except BrokenPipeError:
+        # The reader is gone (`| head`): the rest is not wanted, and what is still
+        # buffered must not fail the exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _fail(message: str, code: int) -> NoReturn:

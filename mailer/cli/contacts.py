@@ -24,7 +24,6 @@ from mailer.core.contacts import tag_list
 from mailer.core.listing import NEEDS_DETAIL, SORT_FIELDS, Query, select
 from mailer.errors import UsageError
 from mailer.model import LANES, STATUSES
-from mailer.output import render
 
 
 @cli.group()
@@ -89,7 +88,7 @@ def contacts_list(
         listed_only=not (everyone or lane),
         detail=fmt != "table" or sort in NEEDS_DETAIL,
     )
-    show(render(select(rows, query), CONTACT_COLUMNS, fmt))
+    show(select(rows, query), CONTACT_COLUMNS, fmt)
 
 
 @contacts.command("show")
@@ -127,7 +126,7 @@ def contacts_show(obj: Ctx, who: str, fmt: str) -> None:
                 value = ("\n" + " " * (width + 2)).join(lines)
             click.echo(f"{k.ljust(width)}  {clean_text(str(value))}")
     else:
-        show(render([row], list(row), fmt))
+        show([row], list(row), fmt)
 
 
 BOOK_FORMATS = ("vcard", "csv")  # what mailer.addressbook reads and writes

@@ -17,7 +17,7 @@ from mailer.cli.base import (
     show,
 )
 from mailer.core.drafted import STATES as DRAFT_STATES
-from mailer.output import json_document, render
+from mailer.output import json_document
 
 
 @cli.group("digest")
@@ -91,7 +91,7 @@ def due(obj: Ctx, fmt: str) -> None:
     if fmt == "table" and not rows:
         click.echo("nobody is due")
         return
-    show(render(rows, DUE_COLUMNS, fmt))
+    show(rows, DUE_COLUMNS, fmt)
 
 
 @cli.group()
@@ -192,7 +192,7 @@ def drafts_list(obj: Ctx, fmt: str, states: tuple[str, ...]) -> None:
     if fmt == "table" and not rows:
         click.echo("no drafts written yet" if not states else "no drafts in that state")
         return
-    show(render(rows, DRAFT_COLUMNS, fmt))
+    show(rows, DRAFT_COLUMNS, fmt)
 
 
 @drafts.command("preview")

@@ -9,7 +9,6 @@ import click
 
 from mailer import clock
 from mailer.cli.base import Ctx, cli, format_option, pass_ctx, show
-from mailer.output import render
 
 INTRO_COLUMNS = ("a", "b", "state", "asked", "answers", "outcome", "note")
 SUGGEST_COLUMNS = ("a", "b", "score", "why", "warnings")
@@ -74,7 +73,7 @@ def intro_suggest(obj: Ctx, fmt: str, limit: int | None) -> None:
     if not rows and fmt == "table":
         click.echo("no suggestions: introductions need tags and trust >= intros.min_trust on both")
         return
-    show(render(rows, SUGGEST_COLUMNS, fmt))
+    show(rows, SUGGEST_COLUMNS, fmt)
 
 
 @intro.command("list")
@@ -88,7 +87,7 @@ def intro_list(obj: Ctx, fmt: str, open_only: bool) -> None:
     rows = [_intro_row(i) for i in intros.listing(obj.app, clock.now())]
     if open_only:
         rows = [r for r in rows if r["state"] == "asked"]
-    show(render(rows, INTRO_COLUMNS, fmt))
+    show(rows, INTRO_COLUMNS, fmt)
 
 
 @intro.command("ask")

@@ -10,7 +10,6 @@ from mailer import clock
 from mailer.cli.base import Ctx, cli, format_option, pass_ctx, show
 from mailer.config import Config
 from mailer.errors import UsageError
-from mailer.output import render
 
 COMMAND_COLUMNS = ("id", "processed_at", "kind", "sender", "subject", "result")
 
@@ -91,7 +90,7 @@ def commands_list(obj: Ctx, fmt: str, refused: bool) -> None:
             "undoes": list(r.undoes),
         }
         rows.append(row)
-    show(render(rows, COMMAND_COLUMNS, fmt))
+    show(rows, COMMAND_COLUMNS, fmt)
 
 
 @commands.command("undo")

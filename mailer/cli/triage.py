@@ -21,7 +21,6 @@ from mailer.cli.base import (
 )
 from mailer.core.contacts import tag_list
 from mailer.errors import UsageError
-from mailer.output import render
 
 SEED_COLUMNS = (
     "email",
@@ -239,7 +238,7 @@ def seed(
         click.echo("no new contacts to triage")
         return
     suggested = suggested_tier(rules)
-    show(render([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt))
+    show([_seed_row(c, suggested) for c in seeds], SEED_COLUMNS, fmt)
 
 
 def _weed_row(j: Any, now: datetime) -> dict[str, Any]:
@@ -309,7 +308,7 @@ def weed(obj: Ctx, fmt: str, apply_: bool, undo: bool, who: tuple[str, ...]) -> 
         if fmt == "table" and not rows:
             click.echo("nothing to weed")
             return
-        show(render(rows, WEED_COLUMNS, fmt))
+        show(rows, WEED_COLUMNS, fmt)
         return
 
     def status_of(c: Any) -> str:

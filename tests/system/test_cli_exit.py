@@ -61,3 +61,23 @@ def test_a_short_command_ends_with_its_output_whole_and_without_teardown(
     assert ("teardown ran" in done.stderr) is teardown, done.stderr
     if "list" in args:  # 2,000 rows, about 1 MB through a pipe: all of it
         assert len(json.loads(done.stdout)) == 2_000
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "csv"])
+def test_a_listing_whose_reader_leaves_early_ends_quietly(config: Path, fmt: str) -> None:
+    """`mailer contacts list | head -1`: 2,000 rows are more than a pipe holds, so the
+    writer meets a closed pipe; the rest is not wanted, which is no error."""
+    listing = ["contacts", "list", "--format", fmt]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailer", "--config", str(config), *listing],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "MAILER_NOW": "2026-11-20T09:00:00Z"},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does once it has its line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
+    assert first.strip()  # it printed before the reader left
