@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import io
 import os
 import stat
 import threading
@@ -99,9 +100,19 @@ _held = threading.local()
 
 
 def _read_file(path: Path) -> bytes | None:
-    """The raw store file, or None when there is none yet."""
+    """The raw store file, or None when there is none yet.
+
+    When it still holds the bytes last read or written, those same bytes: one
+    command reads the store several times (`mailer status`: four), and a fresh
+    read of an 8 MB file touches 2,000 pages of new memory, a page fault each
+    (5 ms on the VM measured), where comparing it a piece at a time touches 16.
+    """
+    cached = _last_read.get("data")
     try:
         with open(path, "rb") as f:
+            if cached is not None and cached[0] == path and _holds(f, cached[1]):
+                return cached[1]  # type: ignore[no-any-return]
+            f.seek(0)
             return f.read()
     except FileNotFoundError:
         return None
@@ -110,6 +121,23 @@ def _read_file(path: Path) -> bytes | None:
             f"cannot read store {path}: {one_line(e.strerror or e)}",
             hint="check that the file and its directory are readable by this user",
         ) from e
+
+
+_PIECE = 1 << 16  # bytes compared at a time: 16 pages of memory
+
+
+def _holds(f: io.BufferedReader, raw: bytes) -> bool:
+    """Whether the open file `f` holds exactly `raw`, read a piece at a time."""
+    if os.fstat(f.fileno()).st_size != len(raw):
+        return False
+    piece = bytearray(_PIECE)
+    view = memoryview(piece)
+    at = 0
+    while n := f.readinto(piece):
+        if not raw.startswith(view[:n], at):
+            return False
+        at += n
+    return at == len(raw)
 
 
 def _decode(path: Path, raw: bytes | None) -> Data:

@@ -421,6 +421,29 @@ def test_one_read_and_one_write_per_transaction(path: Path, io_counts: dict[str,
     assert io_counts == {"read": 3, "write": 1}
 
 
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_reread_sees_a_change_that_keeps_the_size_and_reuses_bytes_that_did_not_change(
+    path: Path, where: str
+) -> None:
+    """Reading the store again compares the file with the bytes last read, a piece at a
+    time: those same bytes back when it holds them (no new 8 MB of memory), the new
+    ones when any byte differs, at the start of the file or past its first piece."""
+    people = [Contact(f"p{i:04d}@x.example", f"Name {i:04d}") for i in range(2_000)]
+    Store(path).insert_contacts(people)
+    store = Store(path)
+    assert len(store.contacts()) == 2_000
+    kept = store_engine._last_read["data"][1]
+    assert path.stat().st_size > 1.5 * store_engine._PIECE  # compared in two pieces or more
+    assert store_engine._read_file(path) is kept
+
+    # Another writer, in place and to the same length: only the bytes tell.
+    old, new = ("Name 0000", "Nemo 0000") if where == "first" else ("Name 1999", "Nemo 1999")
+    assert kept.count(old.encode()) == 1
+    path.write_bytes(kept.replace(old.encode(), new.encode()))
+    names = {c.name for c in store.contacts()}
+    assert new in names and old not in names
+
+
 def test_exception_in_transaction_writes_nothing(path: Path, io_counts: dict[str, int]) -> None:
     store = Store(path)
     store.meta_set("k", 1)
