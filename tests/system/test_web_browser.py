@@ -120,6 +120,8 @@ def test_the_dashboard_in_a_browser(
     chrome: Any, served: tuple[Path, str, subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
 
     config, url, web = served
     base = url.split("/?", 1)[0]
@@ -189,7 +191,9 @@ def test_the_dashboard_in_a_browser(
     form = form.find_element(By.XPATH, "..")
     form.find_element(By.NAME, "value").send_keys("2w")
     form.find_element(By.TAG_NAME, "button").click()
-    assert "snoozed until" in chrome.find_element(By.CLASS_NAME, "said").text
+    # The answer is a new page: wait for it to load, not for a time.
+    said = WebDriverWait(chrome, 30).until(ec.presence_of_element_located((By.CLASS_NAME, "said")))
+    assert "snoozed until" in said.text
     assert Store(store).contact(WHO) == Store(twin / "mailer.json").contact(WHO)
 
     # It listens on the loopback address only.
