@@ -195,11 +195,11 @@ def timed(r: dict[str, Any], key: str, run: Callable[[], Child]) -> str:
     VM's speed moves wall time most; a fault is a new page of memory, 3 µs here); the
     figures as one line of text."""
     children = [run() for _ in range(REPEATS)]
-    r[key] = statistics.median(c.seconds for c in children)
-    r[key.removesuffix("_s") + "_cpu_s"] = statistics.median(c.cpu_s for c in children)
-    r[key.removesuffix("_s") + "_faults"] = statistics.median(c.faults for c in children)
-    cpu, faults = r[key.removesuffix("_s") + "_cpu_s"], r[key.removesuffix("_s") + "_faults"]
-    return f"{r[key]:.3f} s  (CPU {cpu:.3f} s, {faults:,.0f} page faults)"
+    seconds = r[key] = statistics.median(c.seconds for c in children)
+    base = key.removesuffix("_s")
+    cpu = r[f"{base}_cpu_s"] = statistics.median(c.cpu_s for c in children)
+    faults = r[f"{base}_faults"] = statistics.median(c.faults for c in children)
+    return f"{seconds:.3f} s  (CPU {cpu:.3f} s, {faults:,.0f} page faults)"
 
 
 # --- load ------------------------------------------------------------------------------------
