@@ -7,6 +7,17 @@ import of the same mbox) count nothing twice.
 
 Messages come from the source in chunks of at most `CHUNK`, and progress is
 reported after each, so a bar moves smoothly however large `batch_size` is.
+Each chunk is parsed and counted into the open batch (`store.scans.Batch`:
+new keys, and tallies per person) as it arrives, and its messages are let go:
+memory follows the people in a batch, not its messages. That lets batches be
+large, and a commit's cost is per person touched (every touched contact's
+history is merged and summed up again), so fewer, larger batches cost less:
+a first scan of 500,000 messages over 20,000 people spent 29 s in commits of
+20,000 messages and 9 s in commits of 100,000.
+
+Two scans of one store at once (the daemon's and `mailer scan`) can count
+the same message in both: the commit finds it counted meanwhile, writes
+nothing, and the folder is read again from its committed position.
 
 A folder that cannot be read (a `FolderError`: missing, not selectable,
 deleted mid-scan) must not cost the owner the others: with `skip_faulty`,
@@ -17,6 +28,7 @@ goes when the folder scans again. A failing connection still ends the scan.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +40,7 @@ from mailer.errors import SourceError
 from mailer.model import FolderState, Parsed, RawMessage, iso
 from mailer.sources.base import FolderError, FolderInfo, Source
 from mailer.store import Store
+from mailer.store.scans import Batch
 
 if TYPE_CHECKING:
     from mailer.core.headers import Identity
@@ -76,7 +89,7 @@ def scan(
     who: Identity,
     now: datetime,
     *,
-    batch_size: int = 20_000,
+    batch_size: int = 100_000,
     full: bool = False,
     progress: Progress | None = None,
     skip_faulty: bool = False,
@@ -107,7 +120,40 @@ def scan(
     return report
 
 
+class _Raced(Exception):
+    """Another process counted some of a batch's messages while this scan read them."""
+
+
+RACE_RETRIES = 2  # a folder raced this often in a row is left to the next scan
+
+
 def _scan_folder(
+    store: Store,
+    source: Source,
+    who: Identity,
+    now: datetime,
+    state: FolderState | None,
+    folder: FolderReport,
+    full: bool,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
+    """Read one folder; another scan counting the same mail at once makes it read
+    again what it had not committed (from where the store says it stands)."""
+    for attempt in range(RACE_RETRIES + 1):
+        try:
+            _read_folder(store, source, who, now, state, folder, full, batch_size, progress)
+            return
+        except _Raced:
+            state, full = store.folder_states().get((source.id, folder.folder)), False
+            if attempt == RACE_RETRIES:
+                raise FolderError(
+                    f"another scan counted mail of {folder.folder!r} at the same time;"
+                    " the next scan reads the rest"
+                ) from None
+
+
+def _read_folder(
     store: Store,
     source: Source,
     who: Identity,
@@ -128,59 +174,73 @@ def _scan_folder(
         and state is not None
         and state.uidvalidity == info.uidvalidity
     )
-    folder.rescanned = state is not None and not incremental
+    folder.rescanned = folder.rescanned or (state is not None and not incremental)
     last_uid = state.last_uid if incremental and state else 0
     new = source.new_messages(info, last_uid)
     committed = False
+    batch: Batch | None = None
+    batch_uid = batch_skipped = 0
 
-    def commit(batch: list[RawMessage]) -> None:
-        parsed = [parse_message(raw, who) for raw in batch]
-        failures = _failures(source.id, name, batch, parsed, stamp)
-        position = FolderState(source.id, name, info.uidvalidity, batch[-1].uid or 0, stamp)
-        result = store.commit_scan_batch(position, parsed, failures)
-        if len(batch) >= COLLECT_AFTER and not gc.isenabled():
-            gc.collect()  # the CLI runs without the collector: see mailer.cli.base
-        folder.fetched += len(batch)
+    # On the worker thread: messages are parsed and counted as they come
+    # (a Batch holds what they say per person, not the messages), and a batch
+    # is committed once it counted batch_size of them.
+    def count(chunk: list[RawMessage]) -> None:
+        nonlocal batch, batch_uid, batch_skipped
+        if batch is None:
+            batch = Batch(store.counted_keys())
+        parsed = [parse_message(raw, who) for raw in chunk]
+        batch.add(parsed, _failures(source.id, name, chunk, parsed, stamp))
+        batch_uid = chunk[-1].uid or 0
+        batch_skipped += sum(1 for p in parsed if p.skipped)
+        if batch.messages >= batch_size:
+            commit()
+
+    def commit() -> None:
+        nonlocal batch, batch_skipped, committed
+        if batch is None:
+            return
+        position = FolderState(source.id, name, info.uidvalidity, batch_uid, stamp)
+        result = store.commit_counted(position, batch)
+        if result is None:
+            raise _Raced
+        folder.fetched += batch.messages
         folder.new += result.new
         folder.duplicates += result.duplicates
-        folder.failed += len(failures)
-        folder.skipped += sum(1 for p in parsed if p.skipped)
+        folder.failed += len(batch.failures)
+        folder.skipped += batch_skipped
+        if batch.messages >= COLLECT_AFTER and not gc.isenabled():
+            gc.collect()  # the CLI runs without the collector: see mailer.cli.base
+        batch, batch_skipped, committed = None, 0, True
 
     if new.count:
         if progress:
             progress(name, 0, new.count)
-        pending: list[RawMessage] = []
         read = 0
-        # One batch is parsed and committed on a thread of its own while the next
-        # is fetched: the server's time and ours overlap. Never more than one in
-        # flight, so memory holds two batches at most and commits keep their order.
-        with ThreadPoolExecutor(1, thread_name_prefix="mailer-commit") as writer:
+        # Each chunk is parsed and counted on a thread of its own while the
+        # next is fetched: the server's time and ours overlap. Never more than
+        # one in flight, so memory holds two chunks at most and keeps their order.
+        with ThreadPoolExecutor(1, thread_name_prefix="mailer-count") as worker:
             inflight: Future[None] | None = None
 
-            def hand_over(batch: list[RawMessage]) -> None:
+            def hand_over(work: Callable[[], None]) -> None:
                 nonlocal inflight
                 if inflight is not None:
                     inflight.result()  # a failed commit stops the scan here
-                inflight = writer.submit(commit, batch)
+                inflight = worker.submit(work)
 
             try:
                 for chunk in source.fetch(info, new, min(CHUNK, batch_size)):
-                    pending.extend(chunk)
                     read += len(chunk)
-                    if len(pending) >= batch_size:
-                        hand_over(pending)
-                        committed, pending = True, []
+                    if chunk:
+                        hand_over(functools.partial(count, chunk))
                     if progress and chunk:
                         progress(name, read, new.count)
             except SourceError:  # the folder or the connection failed halfway: keep what was read
-                if pending:
-                    hand_over(pending)
+                hand_over(commit)
                 if inflight is not None:
                     inflight.result()
                 raise
-            if pending:
-                hand_over(pending)
-                committed = True
+            hand_over(commit)
             if inflight is not None:
                 inflight.result()
     if not committed and not incremental:  # record the folder (and a new UIDVALIDITY) once

@@ -188,7 +188,7 @@ KEYS: tuple[Key, ...] = (
         "mail to more people than this is mass mail and counts for no one",
     ),
     Key(
-        "scan.batch_size", integer(100, 100_000), 20_000, "messages per store commit during a scan"
+        "scan.batch_size", integer(100, 100_000), 100_000, "messages per store commit during a scan"
     ),
     Key(
         "commands.address",

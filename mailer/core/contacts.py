@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 
 from mailer.core import history
@@ -70,6 +70,139 @@ class _Tally:
         self.outs: list[datetime] = []
         self.months: dict[tuple[int, int], list[int]] = {}  # (year, month) -> [in, out]
 
+    def joined(self, other: _Tally) -> _Tally:
+        """This tally and `other` as one (two addresses of one person)."""
+        t = _Tally()
+        t.n_in, t.n_out = self.n_in + other.n_in, self.n_out + other.n_out
+        t.first = min((w for w in (self.first, other.first) if w), default=None)
+        t.last_in = max((w for w in (self.last_in, other.last_in) if w), default=None)
+        t.last_out = max((w for w in (self.last_out, other.last_out) if w), default=None)
+        t.name = max((v for v in (self.name, other.name) if v), default=None)
+        t.subject = max((v for v in (self.subject, other.subject) if v), default=None)
+        t.outs = [*self.outs, *other.outs]
+        for months in (self.months, other.months):
+            for month, (n_in, n_out) in months.items():
+                counts = t.months.setdefault(month, [0, 0])
+                counts[0] += n_in
+                counts[1] += n_out
+        return t
+
+
+_OUTS_KEPT = 4 * RECENT_OUT  # a tally trims its outbound times to the newest RECENT_OUT past this
+
+
+class Tallies:
+    """The first half of `fold`: what interactions say per person, before they meet
+    the stored contacts.
+
+    Tallies add up in any order, so a scan tallies mail as it arrives and holds
+    one tally per person, not the messages: a batch of 100,000 messages costs
+    the memory of the people in it, and its fold into the stored contacts
+    (`apply`, the costly half: every touched contact's history is merged and
+    summed up again) runs once per person per batch.
+    """
+
+    __slots__ = ("group", "people")
+
+    def __init__(self) -> None:
+        self.people: dict[str, _Tally] = {}
+        self.group: dict[str, datetime] = {}  # group mail: the latest per person
+
+    def add(self, interactions: Iterable[Interaction]) -> None:
+        people, group = self.people, self.group
+        for it in interactions:
+            if it.direction == "group":
+                if it.email not in group or it.when > group[it.email]:
+                    group[it.email] = it.when
+                continue
+            t = people.get(it.email)
+            if t is None:
+                t = people[it.email] = _Tally()
+            when = it.when
+            if t.first is None or when < t.first:
+                t.first = when
+            counts = t.months.get((when.year, when.month))
+            if counts is None:
+                counts = t.months[(when.year, when.month)] = [0, 0]
+            counts[it.direction != "in"] += 1
+            if it.direction == "in":
+                t.n_in += 1
+                if t.last_in is None or when > t.last_in:
+                    t.last_in = when
+            else:
+                t.n_out += 1
+                t.outs.append(when)
+                if len(t.outs) > _OUTS_KEPT:  # only the newest RECENT_OUT ever count
+                    t.outs.sort(reverse=True)
+                    del t.outs[RECENT_OUT:]
+                if t.last_out is None or when > t.last_out:
+                    t.last_out = when
+            if it.name and (t.name is None or (when, it.name) > t.name):
+                t.name = (when, it.name)
+            if it.subject and (t.subject is None or (when, it.subject) > t.subject):
+                t.subject = (when, it.subject)
+
+    def renamed(self, aliases: Mapping[str, str]) -> Tallies:
+        """These tallies with each alias's counted for the address it belongs to."""
+        out = Tallies()
+        for email, t in self.people.items():
+            email = aliases.get(email, email)
+            mine = out.people.get(email)
+            if mine is None:
+                out.people[email] = t
+            else:
+                out.people[email] = mine.joined(t)
+        for email, when in self.group.items():
+            email = aliases.get(email, email)
+            if email not in out.group or when > out.group[email]:
+                out.group[email] = when
+        return out
+
+    def apply(self, existing: Mapping[str, Contact]) -> dict[str, Contact]:
+        """The contacts these tallies change, keyed by email (`fold`'s second half)."""
+        return dict(self.changes(existing.get))
+
+    def changes(self, existing: Callable[[str], Contact | None]) -> Iterator[tuple[str, Contact]]:
+        """`apply` one contact at a time: `existing` gives the stored contact of an
+        email (None: new), and only the contact at hand is held (a commit touches
+        every contact of a large batch)."""
+        group = dict(self.group)
+        for email, t in self.people.items():
+            c = existing(email) or Contact(email=email)
+            updates: dict[str, object] = {
+                "first_seen": _earlier(c.first_seen, iso(t.first)),
+                "messages_in": c.messages_in + t.n_in,
+                "messages_out": c.messages_out + t.n_out,
+                "last_inbound": _later(c.last_inbound, iso(t.last_in)),
+                "last_outbound": _later(c.last_outbound, iso(t.last_out)),
+            }
+            if t.outs or (t.last_in and c.recent_out):
+                t.outs.sort(reverse=True)
+                newest = [iso(w) or "" for w in t.outs[:RECENT_OUT]]
+                updates["recent_out"] = _unanswered(
+                    (*c.recent_out, *newest),
+                    updates["last_inbound"],  # type: ignore[arg-type]
+                )
+            if t.subject:
+                seen = iso(t.subject[0]) or ""
+                if _newer(seen, t.subject[1], c.subject_seen, c.last_subject):
+                    updates["last_subject"], updates["subject_seen"] = t.subject[1], seen
+            if t.name and not c.name_fixed:
+                seen = iso(t.name[0]) or ""
+                if _newer(seen, t.name[1], c.name_seen, c.name):
+                    updates["name"], updates["name_seen"] = t.name[1], seen
+            more = {f"{y:04d}-{m:02d}": (n[0], n[1]) for (y, m), n in t.months.items()}
+            updates.update(_with_history(*history.merge(c.months, more)))
+            if email in group:
+                updates["last_group"] = _later(c.last_group, iso(group.pop(email)))
+            yield email, replace_contact(c, updates)
+        # Group mail alone makes no contact (it is not a relationship): it only
+        # marks the people mailer already knows.
+        for email, when in group.items():
+            known = existing(email)
+            if known is not None and (known.last_group or "") < (iso(when) or ""):
+                yield email, dataclasses.replace(known, last_group=iso(when))
+
 
 def fold(
     existing: Mapping[str, Contact], interactions: Iterable[Interaction]
@@ -80,74 +213,9 @@ def fold(
     last subject come from the most recent interaction that had one; ties
     break on the value, so the result never depends on the order of the input.
     """
-    tallies: dict[str, _Tally] = {}
-    group: dict[str, datetime] = {}
-    for it in interactions:
-        if it.direction == "group":
-            if it.email not in group or it.when > group[it.email]:
-                group[it.email] = it.when
-            continue
-        t = tallies.get(it.email)
-        if t is None:
-            t = tallies[it.email] = _Tally()
-        when = it.when
-        if t.first is None or when < t.first:
-            t.first = when
-        counts = t.months.get((when.year, when.month))
-        if counts is None:
-            counts = t.months[(when.year, when.month)] = [0, 0]
-        counts[it.direction != "in"] += 1
-        if it.direction == "in":
-            t.n_in += 1
-            if t.last_in is None or when > t.last_in:
-                t.last_in = when
-        else:
-            t.n_out += 1
-            t.outs.append(when)
-            if t.last_out is None or when > t.last_out:
-                t.last_out = when
-        if it.name and (t.name is None or (when, it.name) > t.name):
-            t.name = (when, it.name)
-        if it.subject and (t.subject is None or (when, it.subject) > t.subject):
-            t.subject = (when, it.subject)
-
-    changed: dict[str, Contact] = {}
-    for email, t in tallies.items():
-        c = existing.get(email) or Contact(email=email)
-        updates: dict[str, object] = {
-            "first_seen": _earlier(c.first_seen, iso(t.first)),
-            "messages_in": c.messages_in + t.n_in,
-            "messages_out": c.messages_out + t.n_out,
-            "last_inbound": _later(c.last_inbound, iso(t.last_in)),
-            "last_outbound": _later(c.last_outbound, iso(t.last_out)),
-        }
-        if t.outs or (t.last_in and c.recent_out):
-            t.outs.sort(reverse=True)
-            newest = [iso(w) or "" for w in t.outs[:RECENT_OUT]]
-            updates["recent_out"] = _unanswered(
-                (*c.recent_out, *newest),
-                updates["last_inbound"],  # type: ignore[arg-type]
-            )
-        if t.subject:
-            seen = iso(t.subject[0]) or ""
-            if _newer(seen, t.subject[1], c.subject_seen, c.last_subject):
-                updates["last_subject"], updates["subject_seen"] = t.subject[1], seen
-        if t.name and not c.name_fixed:
-            seen = iso(t.name[0]) or ""
-            if _newer(seen, t.name[1], c.name_seen, c.name):
-                updates["name"], updates["name_seen"] = t.name[1], seen
-        more = {f"{y:04d}-{m:02d}": (n[0], n[1]) for (y, m), n in t.months.items()}
-        updates.update(_with_history(*history.merge(c.months, more)))
-        if email in group:
-            updates["last_group"] = _later(c.last_group, iso(group.pop(email)))
-        changed[email] = replace_contact(c, updates)
-    # Group mail alone makes no contact (it is not a relationship): it only
-    # marks the people mailer already knows.
-    for email, when in group.items():
-        known = existing.get(email)
-        if known is not None and (known.last_group or "") < (iso(when) or ""):
-            changed[email] = dataclasses.replace(known, last_group=iso(when))
-    return changed
+    tallies = Tallies()
+    tallies.add(interactions)
+    return tallies.apply(existing)
 
 
 def _unanswered(outs: Iterable[str], last_inbound: str | None) -> tuple[str, ...]:

@@ -15,9 +15,9 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from mailer.core.contacts import fold
+from mailer.core.contacts import Tallies
 from mailer.errors import one_line
-from mailer.model import Contact, FolderState, Interaction, Parsed
+from mailer.model import Contact, FolderState, Parsed
 from mailer.store.beside import Beside, HistoryWrite
 from mailer.store.contacts import contact_ids, put_contacts, with_history, with_months
 from mailer.store.engine import StoreFile, read_aside
@@ -84,19 +84,32 @@ class ScanTables(StoreFile):
         other's progress. Each failure dict (folder/uid/error, ...) is kept
         among the most recent ones and counted in the total.
         """
-        recorded = 0
         with self._with_files() as (files, db):
-            result = count_new(db, parsed, files)
-            folders = db.table(FOLDERS)
-            doc_id, old = _find_folder(folders.all(), state.source, state.folder)
-            if old is not None and old.uidvalidity == state.uidvalidity:
-                state = dataclasses.replace(state, last_uid=max(state.last_uid, old.last_uid))
-            _put_folder(folders, doc_id, state)
+            batch = Batch(_seen(files, db, parsed))
+            batch.add(parsed, failures)
+            return _commit(db, files, state, batch)
 
-            if failures:
-                recorded = _add_failures(db, state, failures)
+    def counted_keys(self) -> Collection[int]:
+        """The keys (as numbers, see `key_number`) of every message counted so far: for
+        a `Batch`, which tells new messages from counted ones while a scan reads."""
+        with self._with_files() as (files, db):
+            return files.keys(db)
 
-        return dataclasses.replace(result, failures_recorded=recorded)
+    def commit_counted(self, state: FolderState, batch: Batch) -> BatchResult | None:
+        """`commit_scan_batch` for messages counted as they were read (`Batch`).
+
+        None, with nothing written, when another process counted one of the
+        batch's messages after `batch.seen` was read (two scans of one mailbox at
+        once): what the batch tallied for that message cannot be taken out
+        again, so the caller reads the batch's messages again.
+        """
+        with self._with_files() as (files, db):
+            seen = files.keys(db)
+            if (seen is not batch.seen or len(seen) != batch.seen_size) and any(
+                k in seen for k in batch.keys
+            ):
+                return None
+            return _commit(db, files, state, batch)
 
     def seen_keys(self) -> set[str]:
         """The keys of every message counted so far (as 16 hex digits: see `counted`)."""
@@ -166,70 +179,118 @@ class ScanTables(StoreFile):
             files.keys.compact(db)
 
 
+class Batch:
+    """Parsed messages counted as a scan reads them, before they are committed: their
+    new keys and what their interactions say per person (`Tallies`), not the
+    messages themselves. Memory follows the people in a batch, so a batch can be
+    large, and the costly part of a commit (every touched contact folded again)
+    is paid once per person per batch.
+
+    `seen` holds the keys counted before; `Store.commit_counted` checks the batch
+    against the keys as they are when it commits.
+    """
+
+    def __init__(self, seen: Collection[int]) -> None:
+        self.seen = seen
+        self.seen_size = len(seen)  # keys are only ever added: more means others counted
+        self.keys: set[int] = set()  # new keys of messages with interactions
+        self.tallies = Tallies()
+        self.messages = self.duplicates = self.skipped = self.errors = self.interactions = 0
+        self.failures: list[dict[str, Any]] = []
+
+    def add(self, parsed: Iterable[Parsed], failures: Iterable[dict[str, Any]] = ()) -> None:
+        """Count parsed messages (and record their failures: see `commit_scan_batch`)."""
+        seen, mine, tallies = self.seen, self.keys, self.tallies
+        for p in parsed:
+            self.messages += 1
+            number = key_number(p.key) if p.key else None
+            if number is not None and (number in mine or number in seen):
+                self.duplicates += 1
+            elif p.skipped is not None:
+                # group mail: no key kept, its hint (a latest date) is the same applied twice
+                tallies.add(p.interactions)
+                self.interactions += len(p.interactions)
+                self.skipped += 1
+            elif p.interactions:
+                _check_key(p.key)
+                assert number is not None
+                mine.add(number)
+                tallies.add(p.interactions)
+                self.interactions += len(p.interactions)
+            elif p.error is not None:
+                self.errors += 1
+            else:
+                self.skipped += 1
+        self.failures.extend(failures)
+
+
+def _seen(files: Beside, db: TinyDB, parsed: Sequence[Parsed]) -> KeySet:
+    """The keys counted before, read only when `parsed` has interactions to count."""
+    return files.keys(db) if any(p.interactions for p in parsed) else KeySet.empty()
+
+
+def _commit(db: TinyDB, files: Beside, state: FolderState, batch: Batch) -> BatchResult:
+    result = _count(db, batch, files)
+    folders = db.table(FOLDERS)
+    doc_id, old = _find_folder(folders.all(), state.source, state.folder)
+    if old is not None and old.uidvalidity == state.uidvalidity:
+        state = dataclasses.replace(state, last_uid=max(state.last_uid, old.last_uid))
+    _put_folder(folders, doc_id, state)
+    if batch.failures:
+        result = dataclasses.replace(
+            result, failures_recorded=_add_failures(db, state, batch.failures)
+        )
+    return result
+
+
 def count_new(db: TinyDB, parsed: Sequence[Parsed], files: Beside) -> BatchResult:
     """Fold the interactions of messages not counted before; remember their keys."""
-    seen = files.keys(db) if any(p.interactions for p in parsed) else KeySet.empty()
-    new_keys: list[int] = []
-    batch: set[int] = set()
-    interactions: list[Interaction] = []
-    duplicates = skipped = errors = 0
-    for p in parsed:
-        number = key_number(p.key) if p.key else None
-        if number is not None and (number in batch or number in seen):
-            duplicates += 1
-        elif p.skipped is not None:
-            # group mail: no key kept, its hint (a latest date) is the same applied twice
-            interactions.extend(p.interactions)
-            skipped += 1
-        elif p.interactions:
-            _check_key(p.key)
-            assert number is not None
-            batch.add(number)
-            new_keys.append(number)
-            interactions.extend(p.interactions)
-        elif p.error is not None:
-            errors += 1
-        else:
-            skipped += 1
+    batch = Batch(_seen(files, db, parsed))
+    batch.add(parsed)
+    return _count(db, batch, files)
 
-    created, updated = _fold_into(db, interactions, files.history)
-    files.keys.add(db, new_keys)
+
+def _count(db: TinyDB, batch: Batch, files: Beside) -> BatchResult:
+    """Fold what `batch` tallied into the contacts; remember its keys."""
+    created, updated = (
+        _fold_into(db, batch.tallies, files.history) if batch.interactions else (0, 0)
+    )
+    files.keys.add(db, sorted(batch.keys))
     return BatchResult(
-        new=len(new_keys),
-        duplicates=duplicates,
-        skipped=skipped,
-        errors=errors,
-        interactions=len(interactions),
+        new=len(batch.keys),
+        duplicates=batch.duplicates,
+        skipped=batch.skipped,
+        errors=batch.errors,
+        interactions=batch.interactions,
         contacts_created=created,
         contacts_updated=updated,
         failures_recorded=0,
     )
 
 
-def _fold_into(
-    db: TinyDB, interactions: list[Interaction], history: HistoryWrite
-) -> tuple[int, int]:
-    """Fold interactions into the contacts table: O(contacts + interactions), on the
+def _fold_into(db: TinyDB, tallies: Tallies, history: HistoryWrite) -> tuple[int, int]:
+    """Fold tallies into the contacts table: O(contacts + people tallied), on the
     stored documents themselves (TinyDB's copies of 20,000 contacts cost more than a
     small batch's whole fold)."""
-    if not interactions:
-        return 0, 0
     docs = raw_docs(db, CONTACTS)
     ids = contact_ids(docs)
     aliases = {
         str(a): str(d.get("email", "")) for d in docs.values() for a in d.get("aliases") or ()
     }
     if aliases:  # mail from another address of a merged contact counts for the contact
-        interactions = [
-            dataclasses.replace(it, email=aliases[it.email]) if it.email in aliases else it
-            for it in interactions
-        ]
-    touched = {it.email for it in interactions}
+        tallies = tallies.renamed(aliases)
     months = history(db)
-    existing = {e: with_history(docs[ids[e]], months) for e in touched if e in ids}
-    changed = fold(existing, interactions)
-    history.put(db, {e: c.months for e, c in changed.items()})
-    return put_contacts(db, docs, ids, {e: changed[e].to_doc() for e in sorted(changed)})
+
+    def existing(email: str) -> Contact | None:
+        doc_id = ids.get(email)
+        return None if doc_id is None else with_history(docs[doc_id], months)
+
+    changed: dict[str, dict[str, Any]] = {}
+    changed_months: dict[str, str] = {}
+    for email, c in tallies.changes(existing):  # one Contact at a time: see Tallies.changes
+        changed[email], changed_months[email] = c.to_doc(), c.months
+    history.put(db, changed_months)
+    return put_contacts(db, docs, ids, {e: changed[e] for e in sorted(changed)})
 
 
 def _check_key(key: str) -> None:

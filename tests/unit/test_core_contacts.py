@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailer.core.contacts import fold
+from mailer.core.contacts import RECENT_OUT, Tallies, fold
 from mailer.core.naming import resolve
 from mailer.model import Contact, Interaction
 
@@ -79,6 +80,43 @@ def test_fold_is_independent_of_order_and_batching(rows: list, rnd: random.Rando
     partial = fold({}, shuffled[:cut])
     merged = {**partial, **fold(partial, shuffled[cut:])}
     assert merged == whole
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a@x.org", "b@x.org", "alias@y.org"]),
+            st.integers(0, 400),
+            st.sampled_from(["in", "out", "out", "group"]),
+            st.sampled_from([None, "Ann", "Bob"]),
+            st.sampled_from([None, "s1", "s2"]),
+        ),
+        max_size=60,
+    ),
+    st.randoms(),
+)
+def test_tallies_added_in_pieces_and_renamed_fold_as_one(rows: list, rnd: random.Random) -> None:
+    # a scan tallies chunk by chunk and counts an alias's mail for its contact
+    items = [it(e, d, dr, n, s) for e, d, dr, n, s in rows]
+    existing = {"a@x.org": Contact("a@x.org", aliases=("alias@y.org",))}
+    renamed = [
+        dataclasses.replace(i, email="a@x.org") if i.email == "alias@y.org" else i for i in items
+    ]
+    tallies = Tallies()
+    rnd.shuffle(items)
+    for start in range(0, len(items), 7):
+        tallies.add(items[start : start + 7])
+    assert tallies.renamed({"alias@y.org": "a@x.org"}).apply(existing) == fold(existing, renamed)
+
+
+def test_a_tally_keeps_only_the_outbound_times_that_can_count() -> None:
+    outs = [it("a@x.org", d, "out") for d in range(500)]
+    tallies = Tallies()
+    tallies.add(outs)
+    assert len(tallies.people["a@x.org"].outs) <= 4 * RECENT_OUT + 1
+    recent = tallies.apply({})["a@x.org"].recent_out
+    assert recent == fold({}, outs[-RECENT_OUT:])["a@x.org"].recent_out
+    assert len(recent) == RECENT_OUT and recent[0] == "2026-05-15T00:00:00Z"
 
 
 def test_resolve_by_address_name_and_part() -> None:

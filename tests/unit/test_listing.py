@@ -1,4 +1,5 @@
-"""Finding new mail by sequence numbers: parsing FETCH answers and the progress bar.
+"""Finding new mail by sequence numbers: parsing FETCH answers, the progress bar, and
+two scans counting the same mail at once.
 
 The listing against a real Dovecot is tested in tests/system/test_listing.py.
 """
@@ -12,6 +13,8 @@ import pytest
 
 from mailer.app import App
 from mailer.config import load
+from mailer.core.headers import parse_message
+from mailer.model import FolderState, RawMessage
 from mailer.scan import scan
 from mailer.sources.imap import parse_fetch
 from mailer.sources.local import MaildirSource
@@ -42,13 +45,13 @@ def test_progress_moves_every_chunk_while_batches_stay_large(
     write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, when) for m in bulk(4500, contacts=90)])
     store = Store(tmp_path / "mailer.json")
     commits: list[int] = []
-    real = store.commit_scan_batch
+    real = store.commit_counted
 
     def commit(*args: Any) -> Any:
-        commits.append(len(args[1]))  # messages in the transaction
+        commits.append(args[1].messages)  # messages in the transaction
         return real(*args)
 
-    monkeypatch.setattr(store, "commit_scan_batch", commit)
+    monkeypatch.setattr(store, "commit_counted", commit)
     steps: list[tuple[int, int]] = []
     config = load(str(write_config(tmp_path, None)))
     source = MaildirSource(tmp_path / "Maildir")
@@ -63,3 +66,38 @@ def test_progress_moves_every_chunk_while_batches_stay_large(
     assert report.fetched == 4500
     assert commits == [4500]  # one store transaction for the folder, as before
     assert steps == [(0, 4500), (2000, 4500), (4000, 4500), (4500, 4500)]
+
+
+def test_a_scan_raced_by_another_over_the_same_mail_counts_each_message_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mails = bulk(4500, contacts=90)
+    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, utc(2026, 1, 5)) for m in mails])
+    who = App(load(str(write_config(tmp_path, None)))).identity
+    now = utc(2026, 11, 1)
+    reference = Store(tmp_path / "alone.json")
+    scan(reference, MaildirSource(tmp_path / "Maildir"), who, now)
+
+    store, other = Store(tmp_path / "mailer.json"), Store(tmp_path / "mailer.json")
+    outcomes: list[bool] = []
+    real = store.commit_counted
+
+    def commit(*args: Any) -> Any:
+        result = real(*args)
+        outcomes.append(result is not None)
+        return result
+
+    def progress(_folder: str, done: int, _total: int) -> None:
+        # Once the batch has started (the first chunk was counted), another
+        # process counts a hundred of the same messages (an import of them).
+        if done == 4000 and not outcomes:
+            raws = [RawMessage(m.split(b"\r\n\r\n")[0], utc(2026, 1, 5)) for m in mails[3000:3100]]
+            position = FolderState("mbox:copy", "copy", None, 100)
+            other.commit_scan_batch(position, [parse_message(r, who) for r in raws], [])
+
+    monkeypatch.setattr(store, "commit_counted", commit)
+    report = scan(store, MaildirSource(tmp_path / "Maildir"), who, now, progress=progress)
+    assert outcomes == [False, True]  # refused, then the folder read again
+    assert store.contacts() == reference.contacts()
+    assert store.stats()["messages_seen"] == 4500
+    assert (report.fetched, report.folders[0].duplicates) == (4500, 100)

@@ -22,6 +22,7 @@ from mailer.model import CommandRecord, Contact, FolderState, Interaction, Parse
 from mailer.store import BatchResult, Decision, Store
 from mailer.store import commands as store_commands
 from mailer.store import engine as store_engine
+from mailer.store.scans import Batch
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -582,6 +583,28 @@ def test_same_messages_again_are_not_counted_twice(path: Path) -> None:
     assert store.contacts() == before
     assert sum(c.messages_in for c in before) == 10
     assert store.stats()["messages_seen"] == 10
+
+
+def test_a_batch_counted_as_read_commits_unless_another_process_counted_its_mail(
+    path: Path,
+) -> None:
+    mine, theirs = Store(path), Store(path)  # two handles: two scanning processes
+    mine.commit_scan_batch(state(2), [msg(0, "a@example.com", 0), msg(1, "a@example.com", 1)], [])
+    batch = Batch(mine.counted_keys())
+    batch.add([msg(1, "a@example.com", 1), msg(2, "a@example.com", 2), msg(3, "b@example.com", 3)])
+    assert (batch.messages, batch.duplicates, batch.keys) == (3, 1, {2, 3})
+    # other mail counted meanwhile is no conflict
+    theirs.commit_scan_batch(state(1, folder="Sent"), [msg(9, "c@example.com", 5)], [])
+    result = mine.commit_counted(state(4), batch)
+    assert result is not None and (result.new, result.duplicates) == (2, 1)
+    assert mine.contact("a@example.com").messages_in == 3  # type: ignore[union-attr]
+
+    batch = Batch(mine.counted_keys())
+    batch.add([msg(4, "d@example.com", 1), msg(5, "d@example.com", 2)])
+    theirs.commit_scan_batch(state(2, folder="Sent"), [msg(5, "d@example.com", 2)], [])
+    before = (mine.contacts(), mine.folder_states(), mine.stats()["messages_seen"])
+    assert mine.commit_counted(state(6), batch) is None  # message 5 would count twice
+    assert (mine.contacts(), mine.folder_states(), mine.stats()["messages_seen"]) == before
 
 
 def test_skipped_messages_are_not_remembered_so_a_rescan_can_count_them(path: Path) -> None:
