@@ -106,9 +106,21 @@ def scan(
     for name in source.scan_folders():
         folder = FolderReport(folder=name)
         report.folders.append(folder)
+        state, whole = states.get((source.id, name)), full
         try:
-            state = states.get((source.id, name))
-            _scan_folder(store, source, who, now, state, folder, full, batch_size, progress)
+            for attempt in range(RACE_RETRIES + 1):
+                try:
+                    _scan_folder(
+                        store, source, who, now, state, folder, whole, batch_size, progress
+                    )
+                    break
+                except _Raced:  # read again what was not committed, from where the store says
+                    if attempt == RACE_RETRIES:
+                        raise FolderError(
+                            f"another scan counted mail of {name!r} at the same time;"
+                            " the next scan reads the rest"
+                        ) from None
+                    state, whole = store.folder_states().get((source.id, name)), False
         except FolderError as e:
             if faults is None:
                 raise
@@ -128,32 +140,6 @@ RACE_RETRIES = 2  # a folder raced this often in a row is left to the next scan
 
 
 def _scan_folder(
-    store: Store,
-    source: Source,
-    who: Identity,
-    now: datetime,
-    state: FolderState | None,
-    folder: FolderReport,
-    full: bool,
-    batch_size: int,
-    progress: Progress | None,
-) -> None:
-    """Read one folder; another scan counting the same mail at once makes it read
-    again what it had not committed (from where the store says it stands)."""
-    for attempt in range(RACE_RETRIES + 1):
-        try:
-            _read_folder(store, source, who, now, state, folder, full, batch_size, progress)
-            return
-        except _Raced:
-            state, full = store.folder_states().get((source.id, folder.folder)), False
-            if attempt == RACE_RETRIES:
-                raise FolderError(
-                    f"another scan counted mail of {folder.folder!r} at the same time;"
-                    " the next scan reads the rest"
-                ) from None
-
-
-def _read_folder(
     store: Store,
     source: Source,
     who: Identity,

@@ -101,3 +101,32 @@ def test_a_scan_raced_by_another_over_the_same_mail_counts_each_message_once(
     assert store.contacts() == reference.contacts()
     assert store.stats()["messages_seen"] == 4500
     assert (report.fetched, report.folders[0].duplicates) == (4500, 100)
+
+
+def test_a_folder_raced_on_every_try_is_left_to_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mails = bulk(4500, contacts=90)
+    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, utc(2026, 1, 5)) for m in mails])
+    who = App(load(str(write_config(tmp_path, None)))).identity
+    now = utc(2026, 11, 1)
+    store, other = Store(tmp_path / "mailer.json"), Store(tmp_path / "mailer.json")
+    tries: list[int] = []
+
+    def progress(_folder: str, done: int, _total: int) -> None:
+        if done == 4000:  # each try, another process counts other copies of this mail
+            n = len(tries)
+            tries.append(n)
+            raws = [RawMessage(m.split(b"\r\n\r\n")[0], utc(2026, 1, 5)) for m in mails[n : n + 1]]
+            position = FolderState("mbox:copy", "copy", None, n + 1)
+            other.commit_scan_batch(position, [parse_message(r, who) for r in raws], [])
+
+    source = MaildirSource(tmp_path / "Maildir")
+    report = scan(store, source, who, now, progress=progress, skip_faulty=True)
+    assert len(tries) == 3
+    assert "another scan counted mail of 'INBOX' at the same time" in (
+        report.folders[0].error or ""
+    )
+    assert store.stats()["messages_seen"] == 3  # only the other process's
+    again = scan(store, source, who, now, skip_faulty=True)
+    assert (again.fetched, again.folders[0].duplicates, again.folders[0].error) == (4500, 3, None)
