@@ -125,12 +125,13 @@ def lanes_by_tier(
     """Contacts per tier and lane, as `mailer status` and the dashboard show them:
     lanes in contract order, the `tiers` given in their order, other tiers by
     name, contacts without a tier (NO_TIER) last."""
-    counts: dict[str, Counter[str]] = {}
-    for tier, lane in tier_and_lane:
-        counts.setdefault(tier or NO_TIER, Counter())[lane] += 1
+    pairs = Counter((tier or NO_TIER, lane) for tier, lane in tier_and_lane)
+    counts: dict[str, dict[str, int]] = {}
+    for (tier, lane), n in pairs.items():
+        counts.setdefault(tier, {})[lane] = n
     rank = {t: i for i, t in enumerate(tiers)}
     order = sorted(counts, key=lambda t: (t == NO_TIER, rank.get(t, len(rank)), t))
-    return {t: {k: counts[t][k] for k in LANES if counts[t][k]} for t in order}
+    return {t: {k: counts[t][k] for k in LANES if k in counts[t]} for t in order}
 
 
 __all__ = [
