@@ -13,7 +13,7 @@ import pytest
 
 from mailer.app import App
 from mailer.config import load
-from mailer.core.headers import parse_message
+from mailer.core.headers import Identity, parse_message
 from mailer.model import FolderState, RawMessage
 from mailer.scan import scan
 from mailer.sources.imap import parse_fetch
@@ -68,15 +68,31 @@ def test_progress_moves_every_chunk_while_batches_stay_large(
     assert steps == [(0, 4500), (2000, 4500), (4000, 4500), (4500, 4500)]
 
 
+WHEN = utc(2026, 1, 5)  # when the racing tests' mail arrived
+NOW = utc(2026, 11, 1)
+
+
+def _racing_mailbox(tmp_path: Path) -> tuple[list[bytes], Identity, MaildirSource]:
+    """4,500 messages in a Maildir (three chunks), whose owner, and the source."""
+    mails = bulk(4500, contacts=90)
+    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, WHEN) for m in mails])
+    who = App(load(str(write_config(tmp_path, None)))).identity
+    return mails, who, MaildirSource(tmp_path / "Maildir")
+
+
+def _counted_elsewhere(store: Store, who: Identity, mails: list[bytes], uid: int) -> None:
+    """Another process counts copies of `mails` (an import of them, say)."""
+    raws = [RawMessage(m.split(b"\r\n\r\n")[0], WHEN) for m in mails]
+    position = FolderState("mbox:copy", "copy", None, uid)
+    store.commit_scan_batch(position, [parse_message(r, who) for r in raws], [])
+
+
 def test_a_scan_raced_by_another_over_the_same_mail_counts_each_message_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    mails = bulk(4500, contacts=90)
-    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, utc(2026, 1, 5)) for m in mails])
-    who = App(load(str(write_config(tmp_path, None)))).identity
-    now = utc(2026, 11, 1)
+    mails, who, source = _racing_mailbox(tmp_path)
     reference = Store(tmp_path / "alone.json")
-    scan(reference, MaildirSource(tmp_path / "Maildir"), who, now)
+    scan(reference, source, who, NOW)
 
     store, other = Store(tmp_path / "mailer.json"), Store(tmp_path / "mailer.json")
     outcomes: list[bool] = []
@@ -89,44 +105,34 @@ def test_a_scan_raced_by_another_over_the_same_mail_counts_each_message_once(
 
     def progress(_folder: str, done: int, _total: int) -> None:
         # Once the batch has started (the first chunk was counted), another
-        # process counts a hundred of the same messages (an import of them).
+        # process counts a hundred of the same messages.
         if done == 4000 and not outcomes:
-            raws = [RawMessage(m.split(b"\r\n\r\n")[0], utc(2026, 1, 5)) for m in mails[3000:3100]]
-            position = FolderState("mbox:copy", "copy", None, 100)
-            other.commit_scan_batch(position, [parse_message(r, who) for r in raws], [])
+            _counted_elsewhere(other, who, mails[3000:3100], 100)
 
     monkeypatch.setattr(store, "commit_counted", commit)
-    report = scan(store, MaildirSource(tmp_path / "Maildir"), who, now, progress=progress)
+    report = scan(store, source, who, NOW, progress=progress)
     assert outcomes == [False, True]  # refused, then the folder read again
     assert store.contacts() == reference.contacts()
     assert store.stats()["messages_seen"] == 4500
     assert (report.fetched, report.folders[0].duplicates) == (4500, 100)
 
 
-def test_a_folder_raced_on_every_try_is_left_to_the_next_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    mails = bulk(4500, contacts=90)
-    write_maildir(tmp_path / "Maildir", [Mail("INBOX", m, utc(2026, 1, 5)) for m in mails])
-    who = App(load(str(write_config(tmp_path, None)))).identity
-    now = utc(2026, 11, 1)
+def test_a_folder_raced_on_every_try_is_left_to_the_next_scan(tmp_path: Path) -> None:
+    mails, who, source = _racing_mailbox(tmp_path)
     store, other = Store(tmp_path / "mailer.json"), Store(tmp_path / "mailer.json")
     tries: list[int] = []
 
     def progress(_folder: str, done: int, _total: int) -> None:
-        if done == 4000:  # each try, another process counts other copies of this mail
+        if done == 4000:  # each try, another process counts another copy of this mail
             n = len(tries)
             tries.append(n)
-            raws = [RawMessage(m.split(b"\r\n\r\n")[0], utc(2026, 1, 5)) for m in mails[n : n + 1]]
-            position = FolderState("mbox:copy", "copy", None, n + 1)
-            other.commit_scan_batch(position, [parse_message(r, who) for r in raws], [])
+            _counted_elsewhere(other, who, mails[n : n + 1], n + 1)
 
-    source = MaildirSource(tmp_path / "Maildir")
-    report = scan(store, source, who, now, progress=progress, skip_faulty=True)
+    report = scan(store, source, who, NOW, progress=progress, skip_faulty=True)
     assert len(tries) == 3
     assert "another scan counted mail of 'INBOX' at the same time" in (
         report.folders[0].error or ""
     )
     assert store.stats()["messages_seen"] == 3  # only the other process's
-    again = scan(store, source, who, now, skip_faulty=True)
+    again = scan(store, source, who, NOW, skip_faulty=True)
     assert (again.fetched, again.folders[0].duplicates, again.folders[0].error) == (4500, 3, None)
