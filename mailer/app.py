@@ -205,10 +205,12 @@ class App:
         `detail` False leaves out strength, rhythm and reason (a table does not show
         them; working them out is a third of a 10,000-contact listing).
         """
-        from mailer.core.rules import judge_all
+        from mailer.core.rules import judge_all, relationship
 
         everyone, drafts, open_keys = self.store.planning()
         people = everyone if contacts is None else contacts
+        if listed_only:  # judged or not, the others are not listed (a third, often)
+            people = [c for c in people if relationship(c)]
         lanes = judge_all(people, drafts, self.rules, now, open_keys)
         rows = []
         for c in people:

@@ -146,15 +146,17 @@ class Judgement:
     @property
     def listed(self) -> bool:
         """Shown by default (`contacts list`): a relationship, two-way or triaged by the owner."""
-        c = self.contact
-        if self.lane == "inbound_only":
-            return False
-        two_way = bool(c.last_logged) or bool(c.last_inbound and c.last_outbound)
-        return two_way or triaged(c)
+        return self.lane != "inbound_only" and relationship(self.contact)
 
     @property
     def introducible(self) -> bool:
         return self.status == "active" and self.lane in INTRO_LANES
+
+
+def relationship(c: Contact) -> bool:
+    """Two-way (mail both ways, or an exchange the owner logged), or triaged by the owner:
+    what lists show by default (`Judgement.listed`), whatever the lane."""
+    return bool(c.last_logged or (c.last_inbound and c.last_outbound)) or triaged(c)
 
 
 def triaged(c: Contact) -> bool:

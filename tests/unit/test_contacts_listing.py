@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from mailer.cli import cli
 from mailer.core.listing import Query, select, sort_rows
+from mailer.core.rules import NOTHING
 from mailer.model import Contact
 from mailer.store import Store
 from tests.support.scanhelp import write_config
@@ -253,3 +254,38 @@ def test_a_short_command_runs_without_the_cyclic_collector_and_gives_it_back(
     assert "ada@ai.example" in run(config, "contacts", "list")
     assert seen == [False] and gc.isenabled()
     assert {"run", "web"} == COLLECTING
+
+
+def test_the_default_listing_is_exactly_the_judged_relationships(tmp_path: Path) -> None:
+    """`contacts list` leaves out, before judging them, those who can never be listed
+    (neither two-way nor triaged); what it shows is still exactly `Judgement.listed`."""
+    from datetime import datetime
+
+    from mailer.app import App
+    from mailer.config import load
+    from mailer.core.rules import judge
+
+    t = "2026-06-01T00:00:00Z"
+    people = [
+        *_people(),
+        Contact(email="in@x.example", messages_in=3, last_inbound=t),  # inbound only
+        Contact(email="out@x.example", messages_out=2, last_outbound=t),  # unanswered
+        Contact(email="tagged@x.example", messages_out=1, last_outbound=t, tags=("ai",)),
+        Contact(email="met@x.example", last_logged=t),  # an exchange the owner logged
+        Contact(email="weeded@x.example", status="weeded", messages_in=1, last_inbound=t),
+        Contact(email="inbound-tier@x.example", messages_in=1, last_inbound=t, tier="inner"),
+    ]
+    Store(tmp_path / "mailer.json").insert_contacts(people)
+    app = App(load(str(write_config(tmp_path, None))))
+    now = datetime.fromisoformat(NOW)
+    everyone = app.contact_rows(now)
+    listed = app.contact_rows(now, listed_only=True)
+    by_email = {c.email: c for c in people}
+    expected = [r for r in everyone if judge(by_email[r["email"]], NOTHING, app.rules, now).listed]
+    assert listed == expected
+    assert {r["email"] for r in listed} == {
+        *(c.email for c in _people()),
+        "tagged@x.example",
+        "met@x.example",
+        "weeded@x.example",
+    }
