@@ -155,7 +155,8 @@ class Judgement:
 
 def relationship(c: Contact) -> bool:
     """Two-way (mail both ways, or an exchange the owner logged), or triaged by the owner:
-    what lists show by default (`Judgement.listed`), whatever the lane."""
+    the half of `Judgement.listed` that needs no lane, so a listing can leave out the
+    others before judging them."""
     return bool(c.last_logged or (c.last_inbound and c.last_outbound)) or triaged(c)
 
 
