@@ -201,7 +201,7 @@ class Tallies:
         for email, when in group.items():
             known = existing(email)
             if known is not None and (known.last_group or "") < (iso(when) or ""):
-                yield email, dataclasses.replace(known, last_group=iso(when))
+                yield email, replace_contact(known, {"last_group": iso(when)})
 
 
 def fold(
