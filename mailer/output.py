@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -98,6 +97,8 @@ def terminal_width() -> int | None:
             return None
     except (AttributeError, ValueError):  # replaced or closed stdout
         return None
+    import shutil  # here: it loads the archive modules (bz2, lzma) every command would pay for
+
     return shutil.get_terminal_size().columns
 
 

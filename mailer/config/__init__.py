@@ -11,7 +11,6 @@ problems of a file are reported together, each with its full key path.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -268,6 +267,8 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _unknown(path: str) -> str:
+    import difflib  # here: only a wrong key needs it, and every command reads the config
+
     close = difflib.get_close_matches(path, list(BY_PATH), n=1)
     return f"{path}: unknown key" + (f" (did you mean {close[0]}?)" if close else "")
 

@@ -26,7 +26,6 @@ Pure: no I/O, no clock.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -107,6 +106,8 @@ def _value(c: Contact, name: str) -> Any:
 
 
 def _digest(text: str) -> str:
+    import hashlib  # here: loading it (and OpenSSL) is 3 % of the start-up of every command
+
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
 

@@ -8,7 +8,6 @@ mail, so they clean it on the way in.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +57,8 @@ def record_id(key: str, length: int = ID_LENGTH) -> str:
     Stable (the same key, the same id) and short enough to type on a phone;
     the store lengthens it in the rare case another record has it already.
     """
+    import hashlib  # here: loading it (and OpenSSL) is 3 % of the start-up of every command
+
     n = int.from_bytes(hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest(), "big")
     chars = []
     for _ in range(length):

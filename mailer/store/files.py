@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,12 @@ try:
     import orjson
 except ImportError:  # a system Python without it: the standard library does the same
     orjson = None  # type: ignore[assignment]
+
+try:  # hashlib's own blake2b, without the OpenSSL that importing hashlib loads (3 % of
+    # every command's start-up, and a listing never hashes)
+    from _blake2 import blake2b as blake2b
+except ImportError:  # another Python: the documented name
+    from hashlib import blake2b as blake2b
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -42,7 +47,7 @@ def fsync_dir(directory: Path) -> None:
 
 def write_atomic(path: Path, payload: bytes | bytearray) -> None:
     """Replace `path` atomically (mode 0600); StoreError saying what to do on failure."""
-    tmp = path.parent / f"{tmp_prefix(path)}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = path.parent / f"{tmp_prefix(path)}{os.getpid()}-{os.urandom(4).hex()}"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
         try:

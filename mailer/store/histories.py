@@ -26,7 +26,6 @@ reads the histories. Use only under the store's lock.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 import zlib
@@ -37,6 +36,7 @@ from pathlib import Path
 from mailer.errors import StoreFormatError, one_line
 from mailer.store.files import (
     append_at,
+    blake2b,
     json_bytes,
     json_value,
     read_log,
@@ -166,7 +166,7 @@ class HistoryFiles:
         data = {"format": FORMAT, "months": kept}
         payload = json_bytes(data)
         # Named by its content: the same histories make the same store file, byte for byte.
-        ref = HistoryRef(hashlib.blake2b(payload, digest_size=6).hexdigest())
+        ref = HistoryRef(blake2b(payload, digest_size=6).hexdigest())
         write_atomic(self.path(ref.id), payload)
         self._cache = (ref, kept)
         return ref

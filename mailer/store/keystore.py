@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import hashlib
 import heapq
 import struct
 import sys
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.store.files import append_at, read_log, remove_beside, write_atomic
+from mailer.store.files import append_at, blake2b, read_log, remove_beside, write_atomic
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -74,9 +73,7 @@ def key_number(key: str) -> int:
     if len(key) == 16:
         with contextlib.suppress(ValueError):
             return int(key, 16)
-    return int.from_bytes(
-        hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
-    )
+    return int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest())
 
 
 def key_text(number: int) -> str:
@@ -141,7 +138,7 @@ def _encode_sorted(keys: array[int]) -> bytearray:
         keys.byteswap()
     out = bytearray(_HEADER.pack(MAGIC, len(keys)))
     out += memoryview(keys).cast("B")
-    out += hashlib.blake2b(out, digest_size=_DIGEST).digest()
+    out += blake2b(out, digest_size=_DIGEST).digest()
     return out
 
 
@@ -156,7 +153,7 @@ def decode_base(data: bytes, where: Path) -> array[int]:
     if len(data) != size + 8 * count + _DIGEST:
         raise damaged(where, f"it should hold {count} keys")
     view = memoryview(data)  # slices of it copy nothing (8 MB at a million keys)
-    if hashlib.blake2b(view[:-_DIGEST], digest_size=_DIGEST).digest() != data[-_DIGEST:]:
+    if blake2b(view[:-_DIGEST], digest_size=_DIGEST).digest() != data[-_DIGEST:]:
         raise damaged(where, "its checksum does not match")
     keys = array("Q")
     keys.frombytes(view[size:-_DIGEST])
