@@ -215,7 +215,7 @@ class App:
         rows = []
         for c in people:
             j = lanes[c.email]
-            if listed_only and not j.listed:
+            if listed_only and j.lane == "inbound_only":  # `j.listed`: the rest holds
                 continue
             row = c.to_json()
             row["status"] = j.status

@@ -143,3 +143,14 @@ def test_tags_are_kept_lower_case_sorted_and_once() -> None:
 
     assert tag_list(" AI, berlin,ai,, Climbing ") == ("ai", "berlin", "climbing")
     assert tag_list("") == ()
+
+
+@pytest.mark.parametrize("inbound", [None, "", "2024-01-02T00:00:00Z", "2024-03-01T00:00:00Z"])
+@pytest.mark.parametrize("outbound", [None, "", "2024-01-02T00:00:00Z", "2024-02-01T00:00:00Z"])
+@pytest.mark.parametrize("logged", [None, "", "2024-01-01T00:00:00Z", "2024-05-01T00:00:00Z"])
+def test_last_contact_is_the_newest_of_the_three(
+    inbound: str | None, outbound: str | None, logged: str | None
+) -> None:
+    c = Contact("a@x.example", last_inbound=inbound, last_outbound=outbound, last_logged=logged)
+    newest = max(inbound or "", outbound or "", logged or "") or None
+    assert c.last_contact == newest
