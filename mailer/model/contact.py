@@ -95,7 +95,10 @@ class Contact:
         """Outbound messages since they last answered (inbound, or an exchange the owner logged)."""
         if not self.recent_out:
             return 0
-        answered = max(self.last_inbound or "", self.last_logged or "")
+        answered = self.last_inbound or ""
+        logged = self.last_logged
+        if logged and logged > answered:  # not max(): see last_contact
+            answered = logged
         # newest first: count until the first one they answered
         for n, t in enumerate(self.recent_out):
             if t <= answered:

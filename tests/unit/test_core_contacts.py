@@ -154,3 +154,14 @@ def test_last_contact_is_the_newest_of_the_three(
     c = Contact("a@x.example", last_inbound=inbound, last_outbound=outbound, last_logged=logged)
     newest = max(inbound or "", outbound or "", logged or "") or None
     assert c.last_contact == newest
+
+
+@pytest.mark.parametrize("inbound", [None, "", "2024-01-02T00:00:00Z", "2024-03-01T00:00:00Z"])
+@pytest.mark.parametrize("logged", [None, "", "2024-01-01T00:00:00Z", "2024-02-15T00:00:00Z"])
+def test_outbound_unanswered_counts_what_came_after_their_last_answer(
+    inbound: str | None, logged: str | None
+) -> None:
+    out = ("2024-04-01T00:00:00Z", "2024-02-20T00:00:00Z", "2024-02-01T00:00:00Z")
+    c = Contact("a@x.example", last_inbound=inbound, last_logged=logged, recent_out=out)
+    answered = max(inbound or "", logged or "")
+    assert c.outbound_unanswered == sum(t > answered for t in out)
