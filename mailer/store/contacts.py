@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 from tinydb import TinyDB
@@ -27,7 +28,7 @@ class ContactTable(StoreFile):
         """All contacts, by email, each with its monthly history (from the history file)."""
         with self._with_files() as (files, db):
             contacts = with_months(raw_docs(db, CONTACTS).values(), files.history(db))
-        return sorted(contacts, key=lambda c: c.email)
+        return sorted(contacts, key=attrgetter("email"))
 
     def history(self, email: str) -> str:
         """The monthly history of contact `email` (core.history's string; "" for none)."""

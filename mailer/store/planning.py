@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from mailer.model import CommandRecord, Contact, DraftRecord
@@ -70,7 +71,7 @@ class PlanningTables(StoreFile):
             if doc.get("key") == OPEN_DRAFTS:
                 open_keys = set(doc.get("value") or ())
         with blame_the_data(self.path, data):
-            contacts = sorted((Contact.from_doc(d) for d in docs), key=lambda c: c.email)
+            contacts = sorted(map(Contact.from_doc, docs), key=attrgetter("email"))
             drafts = sorted((_draft(d) for d in draft_docs), key=lambda r: (r.written_at, r.key))
         return tuple(contacts), tuple(drafts), frozenset(open_keys)
 
