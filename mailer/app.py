@@ -215,7 +215,8 @@ class App:
         rows = []
         for c in people:
             j = lanes[c.email]
-            if listed_only and j.lane == "inbound_only":  # `j.listed`: the rest holds
+            # `j.listed`, of which the filter above checked the other half
+            if listed_only and j.lane == "inbound_only":
                 continue
             row = c.to_json()
             row["status"] = j.status

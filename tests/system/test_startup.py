@@ -1,7 +1,7 @@
 """What every command pays before it does anything: the modules its start-up loads.
 
 A listing or a status never hashes, archives or suggests a config key, and
-loading those modules (OpenSSL behind hashlib most of all) was 5 % of its
+loading those modules (OpenSSL behind hashlib most of all) was 6 % of its
 start-up; they load where they are used.
 """
 
