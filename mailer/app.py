@@ -215,8 +215,7 @@ class App:
         rows = []
         for c in people:
             j = lanes[c.email]
-            # `j.listed`, of which the filter above checked the other half
-            if listed_only and j.lane == "inbound_only":
+            if listed_only and not j.listed:
                 continue
             row = c.to_json()
             row["status"] = j.status
