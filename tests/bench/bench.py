@@ -102,7 +102,7 @@ DEFAULT_TARGETS = {  # set for the default run only
 }
 HEAVY_MESSAGES = 400_000  # and more: a heavy mailbox (about 20,000 contacts)
 HEAVY_TARGETS = {"contacts_list_default_json_s": (0.5, "s")}
-HEAVY_SCAN = (400_000, 500_000)  # the first scan's limits were set at 400,000 + 100,000
+HEAVY_SCAN_UP_TO = 500_000  # the first scan's limits were set at 400,000 + 100,000
 HEAVY_SCAN_TARGETS = {
     "scan_vs_raw_ratio": (1.3, "x"),
     "scan_peak_rss_mb": (200.0, "MB"),
@@ -113,11 +113,10 @@ def targets_for(messages: int, contacts: int) -> dict[str, tuple[float, str]]:
     """The targets a run of this scale is judged by."""
     if (messages, contacts) == DEFAULT_SCALE:
         return {**DEFAULT_TARGETS, **TARGETS}
-    if HEAVY_SCAN[0] <= messages <= HEAVY_SCAN[1]:
-        return {**HEAVY_SCAN_TARGETS, **HEAVY_TARGETS, **TARGETS}
-    if messages >= HEAVY_MESSAGES:
-        return {**HEAVY_TARGETS, **TARGETS}
-    return dict(TARGETS)
+    if messages < HEAVY_MESSAGES:
+        return dict(TARGETS)
+    scan = HEAVY_SCAN_TARGETS if messages <= HEAVY_SCAN_UP_TO else {}
+    return {**scan, **HEAVY_TARGETS, **TARGETS}
 
 
 def mailer_command() -> list[str]:
