@@ -18,7 +18,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from mailer.store.histories import HistoryFiles, HistoryRef
+from mailer.store.histories import Histories, HistoryFiles, HistoryRef
 from mailer.store.keystore import KeyFiles, KeySet, KeysRef, key_number
 from mailer.store.memory import raw_docs
 from mailer.store.schema import CONTACTS, HISTORY, KEYS, SEEN, Data, blame_the_data, format_error
@@ -37,22 +37,26 @@ class Beside:
 
 
 class HistoryWrite:
-    """The histories of one transaction: read when asked; a change is appended to the
-    history log (or makes a new base), written before the store file, which commits
-    it by naming it."""
+    """The histories of one transaction: read when asked (a few people's alone, when
+    only they are asked for); a change is appended to the history log (or makes a new
+    base), written before the store file, which commits it by naming it."""
 
     def __init__(self, path: Path, files: HistoryFiles) -> None:
         self._path = path
         self._files = files
         self._ref: HistoryRef | None = None
-        self._months: dict[str, str] | None = None
+        self._months: Histories | None = None
+        self._count: int | None = None  # how many have a history, as the store file says
         self._new: HistoryRef | None = None
 
-    def __call__(self, db: TinyDB) -> Mapping[str, str]:
+    def __call__(self, db: TinyDB) -> Histories:
         """Email -> history, as the store file names them (leftover files removed)."""
         if self._months is None:
-            self._ref = _history_ref(self._path, list(raw_docs(db, HISTORY).values()))
+            docs = list(raw_docs(db, HISTORY).values())
+            self._ref = _history_ref(self._path, docs)
             self._months = self._files.load(self._ref)
+            count = docs[0].get("contacts") if docs else 0
+            self._count = count if type(count) is int and count >= 0 else None
             self._files.remove_others(self._ref)
         return self._months
 
@@ -64,24 +68,30 @@ class HistoryWrite:
         if not wanted:
             return
         months = self(db)
-        delta = {e: m for e, m in wanted.items() if months.get(e, "") != m}
-        if delta:
-            self._name(db, *self._files.add(self._ref, months, delta))
+        delta = {e: m for e, m in wanted.items() if months.get(e) != m}
+        if not delta:
+            return
+        count = self._count
+        if count is not None:  # without reading every history
+            count += sum(1 if m else -1 for e, m in delta.items() if bool(m) != bool(months.get(e)))
+        self._name(db, *self._files.add(self._ref, months, delta), count)
 
     def replace(self, db: TinyDB, months: Mapping[str, str]) -> None:
         """Make `months` every history there is (a new base)."""
         kept = {e: m for e, m in months.items() if m}
-        if kept != self(db):
-            self._name(db, self._files.write(kept), kept)
+        if kept != self(db).all():
+            self._name(db, *self._files.write(kept), len(kept))
 
-    def _name(self, db: TinyDB, ref: HistoryRef, months: dict[str, str]) -> None:
+    def _name(self, db: TinyDB, ref: HistoryRef, months: Histories, count: int | None) -> None:
         """Make the store file name `ref` (a new base, or a longer log), whose
-        histories are `months`; later changes of this transaction go after it."""
+        histories are `months`, `count` of them; later changes of this transaction
+        go after it."""
         self._ref = self._new = ref
         self._months = months
+        self._count = len(months.all()) if count is None else count
         table = db.table(HISTORY)
         table.truncate()
-        table.insert(history_doc(ref, len(months)))
+        table.insert(history_doc(ref, self._count))
 
     def committed(self) -> None:
         """The store file names what this transaction wrote (run under the lock)."""
@@ -169,13 +179,13 @@ def move_months_to_history_file(path: Path, files: HistoryFiles, data: Data) -> 
     A history in a document is newer than the file's (an older mailer wrote it)."""
     with blame_the_data(path, data):
         ref = _history_ref(path, list((data.get(HISTORY) or {}).values()))
-    months = dict(files.load(ref))
+    months = dict(files.load(ref).all())
     for doc in (data.get(CONTACTS) or {}).values():
         text = doc.pop("months", None)
         if isinstance(text, str) and text:
             months[str(doc.get("email", ""))] = text
     kept = {e: m for e, m in months.items() if m}
-    data[HISTORY] = {"1": history_doc(files.write(kept), len(kept))}
+    data[HISTORY] = {"1": history_doc(files.write(kept)[0], len(kept))}
 
 
 def months_in_docs(data: Data) -> bool:

@@ -17,6 +17,7 @@ from tinydb import TinyDB
 from mailer.errors import UsageError
 from mailer.model import Contact
 from mailer.store.engine import StoreFile
+from mailer.store.histories import Histories
 from mailer.store.memory import mark_changed, raw_docs, replace_with
 from mailer.store.schema import CONTACTS, DRAFTS, LOGGED
 
@@ -27,7 +28,7 @@ class ContactTable(StoreFile):
     def contacts_with_history(self) -> list[Contact]:
         """All contacts, by email, each with its monthly history (from the history file)."""
         with self._with_files() as (files, db):
-            contacts = with_months(raw_docs(db, CONTACTS).values(), files.history(db))
+            contacts = with_months(raw_docs(db, CONTACTS).values(), files.history(db).all())
         return sorted(contacts, key=attrgetter("email"))
 
     def history(self, email: str) -> str:
@@ -178,7 +179,7 @@ def put_contacts(
     return inserted, updated
 
 
-def with_history(doc: Mapping[str, Any], months: Mapping[str, str]) -> Contact:
+def with_history(doc: Mapping[str, Any], months: Mapping[str, str] | Histories) -> Contact:
     """The contact of stored document `doc`, with its history from `months` (email ->
     history; a transaction's documents hold none: an old store's are moved first)."""
     return Contact.from_doc({**doc, "months": months.get(str(doc.get("email", "")), "")})

@@ -147,7 +147,7 @@ class ScanTables(StoreFile):
                 counted = {key_text(n) for n in files.keys(db)}
             except KeyFileError:
                 counted = set()  # lost: the rebuild has counted everything again
-            decided = decide(with_months(docs.values(), files.history(db)), counted)
+            decided = decide(with_months(docs.values(), files.history(db).all()), counted)
             if decided is None:
                 return False
             contacts, seen = decided

@@ -136,7 +136,9 @@ def test_an_old_store_with_histories_in_its_contacts_is_moved_on_first_use(
     assert len(history_files(path)) == 1
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "not ours"])
+@pytest.mark.parametrize(
+    "damage", ["missing", "truncated", "not ours", "not an object", "a history changed"]
+)
 def test_a_damaged_or_missing_history_file_is_one_line_naming_it(
     tmp_path: Path, damage: str
 ) -> None:
@@ -144,12 +146,19 @@ def test_a_damaged_or_missing_history_file_is_one_line_naming_it(
     scan(store, mail(500, 5, timedelta(days=400)))
     [name] = history_files(store.path)
     target = tmp_path / name
+    data = target.read_bytes()
     if damage == "missing":
         target.unlink()
     elif damage == "truncated":
-        target.write_bytes(target.read_bytes()[:100])
-    else:
+        target.write_bytes(data[:100])
+    elif damage == "not ours":
         target.write_text('{"format": "something else", "months": {}}')
+    elif damage == "not an object":
+        target.write_text("[1]")
+    else:  # one digit of p1's history, read alone through the index: still valid JSON
+        at = data.index(b'"p1@x.example":"') + len(b'"p1@x.example":"') + 1
+        assert data[at : at + 1].isdigit()
+        target.write_bytes(data[:at] + bytes([data[at] ^ 1]) + data[at + 1 :])
     assert len(Store(store.path).contacts()) == PEOPLE  # listing never needs it
     with pytest.raises(StoreFormatError) as e:
         Store(store.path).history("p1@x.example")
@@ -260,3 +269,98 @@ def test_a_damaged_history_log_is_one_line_naming_it(tmp_path: Path, damage: str
         Store(store.path).history("p1@x.example")
     assert name in str(e.value) and "\n" not in str(e.value)
     assert "mailer rebuild" in (e.value.hint or "")
+
+
+# -- reading a few histories alone -------------------------------------------------------
+
+
+def test_a_scan_of_a_few_messages_reads_only_their_peoples_histories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a million messages the base is 11 MB of histories, and a scan of 100 new
+    messages needs those of a few dozen people: it reads them through the index."""
+    alone, whole = tmp_path / "alone" / "mailer.json", tmp_path / "whole" / "mailer.json"
+    for path in (alone, whole):
+        path.parent.mkdir()
+        commit(Store(path), mail(20_000, 10, timedelta(days=365 * YEARS)), 20_000)
+        assert len(named_files(path)) == 1  # a base alone: every history is read from it
+
+    read: list[str] = []
+    lookup = histories.Base._lookup
+
+    def counted(self: histories.Base, email: str) -> str:
+        read.append(email)
+        return lookup(self, email)
+
+    def refuse(self: histories.Base) -> dict[str, str]:
+        raise AssertionError("read every history")
+
+    with monkeypatch.context() as m:
+        m.setattr(histories.Base, "_lookup", counted)
+        m.setattr(histories.Base, "all", refuse)
+        for n in range(3):  # a fresh process each time: nothing of the histories held
+            commit(Store(alone), later(10, 500 + n), 20_001 + n)
+    with monkeypatch.context() as m:
+        m.setattr(histories, "POINT_READS", 0)  # every history read whole
+        for n in range(3):
+            commit(Store(whole), later(10, 500 + n), 20_001 + n)
+
+    assert 0 < len(read) <= 30 and len(set(read)) == len(read)  # each read once at most
+    assert months_in_files(alone) == months_in_files(whole)
+    assert json.loads(alone.read_bytes()) == json.loads(whole.read_bytes())
+
+
+def test_asked_for_many_histories_one_base_is_read_whole_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store(tmp_path / "mailer.json")
+    commit(store, mail(2_000, 11, timedelta(days=800)), 2_000)
+    months = months_in_files(store.path)
+    monkeypatch.setattr(histories, "POINT_READS", 5)
+    read: list[str] = []
+    lookup = histories.Base._lookup
+
+    def counted(self: histories.Base, email: str) -> str:
+        read.append(email)
+        return lookup(self, email)
+
+    monkeypatch.setattr(histories.Base, "_lookup", counted)
+    base = histories.Base.open(tmp_path / named_files(store.path)[0])
+    got = {f"p{k}@x.example": base.get(f"p{k}@x.example") for k in range(PEOPLE)}
+    assert got == months and base.get("nobody@x.example") == ""
+    assert len(read) == 5  # the rest from one read of the whole base
+
+
+def test_emails_of_one_hash_are_told_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(histories, "email_hash", lambda email: 7)  # every email collides
+    months = {f"p{k}@x.example": f"2024-0{k % 9 + 1}:{k}:1" for k in range(20)}
+    path = tmp_path / "base"
+    path.write_bytes(histories.encode_base(months))
+    base = histories.Base.open(path)
+    assert {e: base.get(e) for e in months} == months
+    assert base.get("p99@x.example") == ""
+    assert histories.Base.open(path).all() == months
+
+
+def test_a_base_of_the_first_format_is_read_whole_then_replaced_at_the_next_change(
+    tmp_path: Path,
+) -> None:
+    """Stores written before the index: their base is a JSON object alone."""
+    old, new = tmp_path / "old" / "mailer.json", tmp_path / "new" / "mailer.json"
+    for path in (old, new):
+        path.parent.mkdir()
+        commit(Store(path), mail(2_000, 12, timedelta(days=800)), 2_000)
+    [name] = named_files(old)
+    months = months_in_files(old)
+    (old.parent / name).write_bytes(  # what mailer wrote before, for the same histories
+        json.dumps({"format": "mailer-history-1", "months": months}).encode()
+    )
+    assert months_in_files(old) == months
+    assert Store(old).history("p3@x.example") == months["p3@x.example"]
+
+    commit(Store(old), later(10, 700), 2_001)
+    commit(Store(new), later(10, 700), 2_001)
+    [base] = named_files(old)  # a new base, with its index: no log on the old one
+    assert base != name and history_files(old) == [base]
+    assert (old.parent / base).read_bytes().endswith(histories.MAGIC)
+    assert months_in_files(old) == months_in_files(new)
