@@ -105,14 +105,14 @@ def _scanner(path: Path, stop_before_store_write: str | None) -> Callable[[int],
     """A child that commits scan batches forever (message k in batch k // BATCH, with
     the last 100 of the batch before again), writing a byte after each commit. With
     `stop_before_store_write` ("log" or "base" of the keys, "history" for the history
-    log) it blocks for good once it wrote such a file, just before writing the store
-    file that would name it."""
+    log, "history base" for a new one) it blocks for good once it wrote such a file,
+    just before writing the store file that would name it."""
 
     def child(notify: int) -> None:
         keystore.MIN_LOG_KEYS = 3_000  # a new base every other batch
         histories.MIN_LOG_BYTES = 3_000  # and of the histories every few batches
         if stop_before_store_write:
-            written = {"log": False, "base": False, "history": False}
+            written = {"log": False, "base": False, "history": False, "history base": False}
             real_add, real_write = keystore.KeyFiles.add, store_mod.write_atomic
             real_history = histories.HistoryFiles.add
 
@@ -124,6 +124,7 @@ def _scanner(path: Path, stop_before_store_write: str | None) -> Callable[[int],
             def add_history(self: Any, ref: Any, months: Any, changed: Any) -> Any:
                 result = real_history(self, ref, months, changed)
                 written["history"] |= ref is not None and result[0].id == ref.id
+                written["history base"] |= ref is not None and result[0].id != ref.id
                 return result
 
             histories.HistoryFiles.add = add_history  # type: ignore[method-assign]
@@ -190,6 +191,31 @@ def test_a_kill_after_the_key_file_before_the_store_file_loses_nothing(
         _wait_for(fd, 2)
         _kill(pid, fd)
         assert _check_scanned(path) >= before + 2 * BATCH
+
+
+def test_a_kill_while_a_first_format_history_base_is_replaced_loses_nothing(
+    path: Path,
+) -> None:
+    """A store written before the history index: its first change writes an indexed
+    base; killed before the store file names it, the old base stands."""
+    Store(path).commit_scan_batch(position(BATCH), parsed(0, BATCH), [])
+    old = path.parent / f"{path.name}.history-{json.loads(path.read_bytes())['history']['1']['id']}"
+    months = histories.Base.open(old).all()
+    old.write_bytes(json.dumps({"format": "mailer-history-1", "months": months}).encode())
+    pid, fd = _fork(_scanner(path, "history base"))
+    _wait_for_byte(fd, b"!")
+    assert len([n for n in os.listdir(path.parent) if ".history-" in n]) == 2  # and the new
+    _kill(pid, fd)
+    assert _check_scanned(path) == BATCH
+    assert not old.read_bytes().endswith(histories.MAGIC)  # still the one named
+    assert {c.email: c.months for c in Store(path).contacts_with_history()} == months
+    pid, fd = _fork(_scanner(path, None))
+    _wait_for(fd, 2)
+    _kill(pid, fd)
+    assert _check_scanned(path) >= 3 * BATCH
+    doc = json.loads(path.read_bytes())["history"]["1"]
+    assert (path.parent / f"{path.name}.history-{doc['id']}").read_bytes().endswith(histories.MAGIC)
+    assert not old.exists()
 
 
 def _wait_for_byte(fd: int, wanted: bytes) -> None:
