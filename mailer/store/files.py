@@ -30,6 +30,11 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
+def text_hash(text: str) -> int:
+    """A 64-bit number of `text` (a message key, an email), the same in every process."""
+    return int.from_bytes(blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+
+
 def tmp_prefix(path: Path) -> str:
     return f".{path.name}.tmp-"
 
@@ -101,8 +106,9 @@ def append_at(path: Path, committed: int, data: bytes) -> int:
 def read_log(
     path: Path, start: int, end: int, damaged: Callable[[Path, str], StoreFormatError]
 ) -> bytes:
-    """Bytes `start` to `end` of the log file `path` (`end`: the length the store file
-    names); `damaged(path, why)` is raised when it is missing, unreadable or shorter."""
+    """Bytes `start` to `end` of the file `path` beside the store (of a log: `end` is the
+    length the store file names); `damaged(path, why)` is raised when it is missing,
+    unreadable or shorter."""
     try:
         with open(path, "rb") as f:
             f.seek(start)

@@ -51,6 +51,7 @@ from mailer.store.files import (
     json_value,
     read_log,
     remove_beside,
+    text_hash,
     write_atomic,
 )
 
@@ -84,12 +85,6 @@ def damaged(where: Path, why: str) -> HistoryFileError:
     )
 
 
-def email_hash(email: str) -> int:
-    return int.from_bytes(
-        blake2b(email.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
-    )
-
-
 def encode_base(months: Mapping[str, str]) -> bytearray:
     """A base of `months` (email -> history, none empty): JSON, index, trailer. Built
     in one buffer, each entry let go once copied in: at a million messages the
@@ -98,7 +93,7 @@ def encode_base(months: Mapping[str, str]) -> bytearray:
     entries = []
     for email, text in sorted(months.items()):
         pair = json_bytes({email: text})[1:-1]  # '"email":"history"'
-        entries.append((email_hash(email), len(out), len(pair), zlib.crc32(pair)))
+        entries.append((text_hash(email), len(out), len(pair), zlib.crc32(pair)))
         out += pair
         out += b","
     if entries:
@@ -144,15 +139,14 @@ class Base:
                     f.seek(0)
                     base._months = _decode(f.read(), path)
                     return base
-                json_len, crc, count, _ = _TRAILER.unpack(trailer)
-                if json_len + _ENTRY * count + _TRAILER.size != size:
-                    raise damaged(path, f"its index of {count} histories does not fit it")
-                f.seek(json_len)
-                raw = f.read(_ENTRY * count)
         except FileNotFoundError:
             raise damaged(path, "it is missing") from None
         except OSError as e:
             raise damaged(path, one_line(e.strerror or e)) from None
+        json_len, crc, count, _ = _TRAILER.unpack(trailer)
+        if json_len + _ENTRY * count + _TRAILER.size != size:
+            raise damaged(path, f"its index of {count} histories does not fit it")
+        raw = read_log(path, json_len, json_len + _ENTRY * count, damaged)
         columns = []
         at = 0
         for code, width in (("Q", 8), ("I", 4), ("I", 4), ("I", 4)):
@@ -187,48 +181,36 @@ class Base:
     def _lookup(self, email: str) -> str:
         assert self._index is not None and self.path is not None
         hashes, offsets, lengths, crcs = self._index
-        h = email_hash(email)
+        h = text_hash(email)
         i = bisect.bisect_left(hashes, h)
         if i == len(hashes) or hashes[i] != h:
             return ""
         path = self.path
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as e:
-            raise damaged(path, one_line(e.strerror or e)) from None
-        try:
-            while i < len(hashes) and hashes[i] == h:  # another email of the same hash: rare
-                if offsets[i] + lengths[i] > self._json:
-                    raise damaged(path, f"its index points past its histories ({offsets[i]})")
-                pair = os.pread(fd, lengths[i], offsets[i])
-                if len(pair) != lengths[i] or zlib.crc32(pair) != crcs[i]:
-                    raise damaged(path, f"its history at byte {offsets[i]} does not match")
-                try:
-                    entry = json_value(b"{" + pair + b"}")
-                except (ValueError, RecursionError) as e:
-                    raise damaged(path, one_line(e)) from None
-                text = entry.get(email) if isinstance(entry, dict) else None
-                if text is not None:
-                    if type(text) is not str:
-                        raise damaged(path, "a history is not a string")
-                    return text
-                i += 1
-        except OSError as e:
-            raise damaged(path, one_line(e.strerror or e)) from None
-        finally:
-            os.close(fd)
+        while i < len(hashes) and hashes[i] == h:  # another email of the same hash: rare
+            start, end = offsets[i], offsets[i] + lengths[i]
+            if end > self._json:
+                raise damaged(path, f"its index points past its histories ({start})")
+            pair = read_log(path, start, end, damaged)
+            if zlib.crc32(pair) != crcs[i]:
+                raise damaged(path, f"its history at byte {start} does not match")
+            try:
+                entry = json_value(b"{" + pair + b"}")
+            except (ValueError, RecursionError) as e:
+                raise damaged(path, one_line(e)) from None
+            text = entry.get(email) if isinstance(entry, dict) else None
+            if text is not None:
+                if type(text) is not str:
+                    raise damaged(path, "a history is not a string")
+                return text
+            i += 1
         return ""
 
     def all(self) -> dict[str, str]:
         """Every history of the base (the caller may not change it)."""
         if self._months is None:
             assert self.path is not None
-            try:
-                with open(self.path, "rb") as f:
-                    raw = f.read(self._json)
-            except OSError as e:
-                raise damaged(self.path, one_line(e.strerror or e)) from None
-            if len(raw) != self._json or zlib.crc32(raw) != self._crc:
+            raw = read_log(self.path, 0, self._json, damaged)
+            if zlib.crc32(raw) != self._crc:
                 raise damaged(self.path, "its checksum does not match")
             self._months = _decode(raw, self.path)
             self._read.clear()
@@ -241,10 +223,8 @@ def _decode(raw: bytes, path: Path) -> dict[str, str]:
         data = json_value(raw)
     except (ValueError, RecursionError) as e:
         raise damaged(path, one_line(e)) from None
-    if not isinstance(data, dict) or data.get("format") not in FORMATS:
-        raise damaged(path, f"it is not a {FORMAT} file")
-    months = data.get("months")
-    if not isinstance(months, dict):
+    months = data.get("months") if isinstance(data, dict) else None
+    if not isinstance(months, dict) or data.get("format") not in FORMATS:
         raise damaged(path, f"it is not a {FORMAT} file")
     if not all(type(v) is str for v in months.values()):
         raise damaged(path, "a history is not a string")

@@ -38,7 +38,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailer.errors import StoreFormatError, one_line
-from mailer.store.files import append_at, blake2b, read_log, remove_beside, write_atomic
+from mailer.store.files import (
+    append_at,
+    blake2b,
+    read_log,
+    remove_beside,
+    text_hash,
+    write_atomic,
+)
 
 MAGIC = b"MLRKEYS1"
 _HEADER = struct.Struct(">8sQ")  # magic, count
@@ -73,7 +80,7 @@ def key_number(key: str) -> int:
     if len(key) == 16:
         with contextlib.suppress(ValueError):
             return int(key, 16)
-    return int.from_bytes(blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest())
+    return text_hash(key)
 
 
 def key_text(number: int) -> str:

@@ -332,7 +332,7 @@ def test_asked_for_many_histories_one_base_is_read_whole_once(
 
 
 def test_emails_of_one_hash_are_told_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(histories, "email_hash", lambda email: 7)  # every email collides
+    monkeypatch.setattr(histories, "text_hash", lambda email: 7)  # every email collides
     months = {f"p{k}@x.example": f"2024-0{k % 9 + 1}:{k}:1" for k in range(20)}
     path = tmp_path / "base"
     path.write_bytes(histories.encode_base(months))
